@@ -1,0 +1,160 @@
+"""The `pluralist` command. Thin: parse, call the library, print."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import PluralistError
+
+_KINDS = ("comparisons", "ratings", "rankings")
+
+
+class _Group(click.Group):
+    """Turns every PluralistError into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except PluralistError as err:
+            click.echo(f"error: {err}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="pluralist")
+def cli():
+    """Reward models that respect how people differ."""
+
+
+def _read(path: str, kind: str, rater_column: str):
+    from .data import read_comparisons, read_rankings, read_ratings
+
+    reader = {"comparisons": read_comparisons, "ratings": read_ratings,
+              "rankings": read_rankings}[kind]
+    return reader(path, rater_column=rater_column)
+
+
+_data_options = [
+    click.option("--rater-column", default="rater", show_default=True,
+                 help="Column holding the rater id; without it a file is one population."),
+    click.option("--kind", type=click.Choice(_KINDS), default="comparisons", show_default=True,
+                 help="Pairwise comparisons, per-rater ratings, or per-rater rankings."),
+]
+
+
+def data_options(func):
+    for option in reversed(_data_options):
+        func = option(func)
+    return func
+
+
+@cli.group(cls=_Group)
+def data():
+    """Inspect, convert and generate comparison data."""
+
+
+@data.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+@data_options
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def data_check(file, rater_column, kind, as_json):
+    """Summarise FILE, or report the first problem in it."""
+    from .data import check_summary
+
+    summary = check_summary(_read(file, kind, rater_column))
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    per = summary["comparisons_per_rater"]
+    lines = [f"{file}: OK",
+             f"  rows                 {summary['rows']}",
+             f"  raters               {summary['raters']}",
+             f"  per rater            min {per['min']}, median {per['median']:g}, max {per['max']}",
+             f"  prompts              {summary['prompts']}",
+             f"  distinct texts       {summary['distinct_texts']}",
+             f"  groups               {', '.join(summary['groups']) or '-'}",
+             f"  ties                 {summary['ties']}",
+             f"  duplicate rows       {summary['duplicate_comparisons']}",
+             f"  contradictory pairs  {summary['contradictory_duplicates']}",
+             f"  pairs judged by 2+   {summary['pairs_judged_by_several_raters']}",
+             f"  inter-rater agreement {summary['inter_rater_agreement']}"]
+    click.echo("\n".join(lines))
+
+
+@data.command("convert")
+@click.argument("file", type=click.Path(dir_okay=False))
+@data_options
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="Output .jsonl or .parquet in TRL's preference format plus the rater column.")
+def data_convert(file, rater_column, kind, out):
+    """Convert FILE (comparisons, ratings or rankings) to TRL pairwise format."""
+    from .data import write_comparisons
+
+    table = _read(file, kind, rater_column)
+    write_comparisons(table, out, rater_column=rater_column)
+    click.echo(f"wrote {len(table)} comparisons from {len(table.raters)} raters to {out}")
+
+
+@data.command("synth")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="Output .jsonl or .parquet; the ground truth goes beside it (.truth.json).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--raters", default=400, show_default=True)
+@click.option("--comparisons-per-rater", default=100, show_default=True)
+@click.option("--noise", default=0.0, show_default=True, help="Probability of flipping a label.")
+@click.option("--adversarial", default=0.0, show_default=True,
+              help="Fraction of raters answering against their taste.")
+def data_synth(out, seed, raters, comparisons_per_rater, noise, adversarial):
+    """Write the built-in pluralistic benchmark with its ground truth."""
+    from .data import SynthConfig
+    from .workflows import write_benchmark
+
+    config = SynthConfig(seed=seed, raters=raters, comparisons_per_rater=comparisons_per_rater,
+                         noise=noise, adversarial=adversarial)
+    bench, truth_path = write_benchmark(config, Path(out))
+    click.echo(f"wrote {len(bench.table)} comparisons, {len(bench.texts)} texts, "
+               f"{raters} raters to {out}; ground truth in {truth_path} "
+               f"(Bayes accuracy {bench.bayes_accuracy():.3f})")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@data_options
+@click.option("--encoder", default="minilm", show_default=True,
+              help="minilm (bundled), hashing[:DIM], or hf:PATH[:mean|last].")
+@click.option("--text-format", type=click.Choice(["response", "prompt+response"]),
+              default="response", show_default=True)
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Embedding cache root (default $PLURALIST_CACHE or ~/.cache/pluralist).")
+def embed(file, rater_column, kind, encoder, text_format, cache_dir):
+    """Embed every distinct text of FILE into the cache."""
+    from .workflows import embed_file
+
+    stats, encoder_id = embed_file(_read(file, kind, rater_column), encoder, text_format, cache_dir)
+    rate = f"{stats.texts_per_second:.0f} texts/s" if stats.embedded else "nothing to embed"
+    click.echo(f"{stats.texts} distinct texts with {encoder_id}: {stats.hits} cache hits, "
+               f"{stats.embedded} embedded in {stats.seconds:.1f}s ({rate})")
+
+
+@cli.command()
+@click.option("--out", default="pluralist-demo", show_default=True, type=click.Path(file_okay=False))
+@click.option("--encoder", default="minilm", show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
+def demo(out, encoder, seed, cache_dir):
+    """The main job: benchmark -> embeddings -> models -> evaluation."""
+    from .workflows import run_demo
+
+    run_demo(Path(out), encoder_name=encoder, seed=seed, cache_dir=cache_dir)
+
+
+def main():
+    cli(prog_name="pluralist")
+
+
+if __name__ == "__main__":
+    main()

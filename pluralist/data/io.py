@@ -1,0 +1,156 @@
+"""Readers and writers for comparison files: JSONL, CSV, Parquet, HF datasets.
+
+Readers yield located raw records; `records.table_from_records` validates them.
+Writers emit TRL's preference format plus the rater column, atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from ..fileio import atomic_path
+from .records import Located, table_from_records
+from .table import ComparisonTable
+
+FORMATS = ("jsonl", "csv", "parquet")
+
+
+def detect_format(path: str | Path) -> str:
+    name = str(path).lower().removesuffix(".gz")
+    for suffix, fmt in ((".jsonl", "jsonl"), (".json", "jsonl"), (".csv", "csv"),
+                        (".parquet", "parquet")):
+        if name.endswith(suffix):
+            return fmt
+    raise DataError(f"unknown file type (expected one of .jsonl .csv .parquet)", source=str(path))
+
+
+def iter_records(path: str | Path) -> Iterator[Located]:
+    """Raw (where, record) pairs of any supported file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("no such file", source=str(path))
+    readers = {"jsonl": _iter_jsonl, "csv": _iter_csv, "parquet": _iter_parquet}
+    return readers[detect_format(path)](path)
+
+
+def read_comparisons(path: str | Path, *, rater_column: str = "rater") -> ComparisonTable:
+    """Read and validate a comparison file in any TRL preference format."""
+    return table_from_records(iter_records(path), source=str(path), rater_column=rater_column)
+
+
+def from_dataset(dataset, *, rater_column: str = "rater", name: str = "dataset") -> ComparisonTable:
+    """A Hugging Face `datasets.Dataset` (or any iterable of dicts) as a table."""
+    rows = ((f"row {i + 1}", dict(record)) for i, record in enumerate(dataset))
+    return table_from_records(rows, source=name, rater_column=rater_column)
+
+
+def _read_bytes(path: Path) -> bytes:
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as err:
+            raise DataError(f"not a readable gzip file ({err})", source=str(path)) from None
+    if not data.strip():
+        raise DataError("empty file", source=str(path))
+    return data
+
+
+def _decode(data: bytes, path: Path) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise DataError(f"undecodable bytes (not UTF-8) at byte {err.start}",
+                        source=str(path), where=f"line {line}") from None
+
+
+def _iter_jsonl(path: Path) -> Iterator[Located]:
+    text = _decode(_read_bytes(path), path)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(f"malformed JSON ({err.msg} at column {err.colno})",
+                            source=str(path), where=f"line {number}") from None
+        yield f"line {number}", record
+
+
+def _iter_csv(path: Path) -> Iterator[Located]:
+    text = _decode(_read_bytes(path), path)
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    try:
+        for record in reader:
+            where = f"line {reader.line_num}"
+            if None in record or any(v is None for v in record.values()):
+                raise DataError(f"expected {len(reader.fieldnames)} fields as in the header",
+                                source=str(path), where=where)
+            yield where, record
+    except csv.Error as err:
+        raise DataError(f"malformed CSV ({err})", source=str(path),
+                        where=f"line {reader.line_num}") from None
+
+
+def _iter_parquet(path: Path) -> Iterator[Located]:
+    import pyarrow.parquet as pq
+
+    _read_bytes(path)  # uniform empty-file error
+    try:
+        records = pq.read_table(path).to_pylist()
+    except Exception as err:  # pyarrow raises several unrelated types
+        raise DataError(f"not a readable Parquet file ({type(err).__name__})",
+                        source=str(path)) from None
+    for number, record in enumerate(records, start=1):
+        yield f"row {number}", record
+
+
+_OPTIONAL_DEFAULTS = {"tie": False, "strength": 0.0, "weight": 1.0, "group": ""}
+_TRL_NAMES = {"strength": "margin"}  # TRL's RewardTrainer reads a margin column
+
+
+def trl_records(table: ComparisonTable, *, rater_column: str = "rater") -> list[dict]:
+    """Rows in TRL's standard preference format; optional columns only when used."""
+    columns = table.columns()
+    used = {name: columns[name] for name, default in _OPTIONAL_DEFAULTS.items()
+            if np.any(columns[name] != default)}
+    out = []
+    for i in range(len(table)):
+        row = {"prompt": table.prompt[i], "chosen": table.chosen[i],
+               "rejected": table.rejected[i], rater_column: table.rater[i], "id": table.id[i]}
+        row.update({_TRL_NAMES.get(name, name): _plain(col[i]) for name, col in used.items()})
+        out.append(row)
+    return out
+
+
+def _plain(value):
+    """numpy scalars to Python ones, for JSON and Arrow."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def write_comparisons(table: ComparisonTable, path: str | Path, *,
+                      rater_column: str = "rater") -> None:
+    """Write JSONL or Parquet (by suffix), atomically."""
+    fmt = detect_format(path)
+    records = trl_records(table, rater_column=rater_column)
+    with atomic_path(path) as tmp:
+        if fmt == "jsonl":
+            with open(tmp, "w", encoding="utf-8") as handle:
+                for record in records:
+                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        elif fmt == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            pq.write_table(pa.Table.from_pylist(records), tmp)
+        else:
+            raise DataError("can only write .jsonl or .parquet", source=str(path))

@@ -1,0 +1,8 @@
+"""Encoders (text -> float32 vectors) and the embedding cache."""
+
+from .base import TEXT_FORMATS, Encoder, compose_text, get_encoder
+from .cache import EmbeddingCache, EmbedStats, default_cache_dir
+from .embed import TableEmbeddings, embed_table
+
+__all__ = ["TEXT_FORMATS", "Encoder", "compose_text", "get_encoder", "EmbeddingCache",
+           "EmbedStats", "default_cache_dir", "TableEmbeddings", "embed_table"]

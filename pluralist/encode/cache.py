@@ -1,0 +1,167 @@
+"""EmbeddingCache: content-addressed, memory-mapped, crash-safe.
+
+Layout: ROOT/<encoder-key>/ holds shards. A shard is a pair of files
+`<name>.npy` (float32 vectors, (n, dim)) and `<name>.keys.npy` (uint8 (n, 32),
+the SHA-256 of each text). The keys file is renamed into place last and is the
+shard's commit mark: an interrupted run leaves at most a vectors file without
+keys (ignored) or a temporary file (ignored), never a corrupt entry. Shards
+are written every `flush_every` new texts, so a long run keeps its progress.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..fileio import atomic_path
+from .base import Encoder
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("PLURALIST_CACHE", Path.home() / ".cache" / "pluralist")) / "embeddings"
+
+
+@dataclass
+class EmbedStats:
+    texts: int = 0      # distinct texts asked for
+    hits: int = 0       # found in the cache
+    embedded: int = 0   # newly computed
+    seconds: float = 0.0
+
+    @property
+    def texts_per_second(self) -> float:
+        return self.embedded / self.seconds if self.seconds > 0 else float("nan")
+
+
+class EmbeddingCache:
+    def __init__(self, encoder: Encoder, root: str | Path | None = None, *,
+                 flush_every: int = 2048, progress: bool = False):
+        self.encoder, self.flush_every, self.progress = encoder, flush_every, progress
+        self.dir = Path(root or default_cache_dir()) / _safe_name(encoder.id)
+        self.last_stats = EmbedStats()
+        self._index: dict[bytes, tuple[int, int]] = {}
+        self._shards: list[np.ndarray] = []
+        self._load_index()
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """float32 (len(texts), dim); each distinct text is encoded at most once, ever."""
+        keys = [_key(t) for t in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._index))
+        by_key = dict(zip(keys, texts))
+        started = time.perf_counter()
+        self._embed_missing([by_key[k] for k in missing], missing)
+        self.last_stats = EmbedStats(texts=len(by_key), hits=len(by_key) - len(missing),
+                                     embedded=len(missing),
+                                     seconds=time.perf_counter() - started)
+        return self._gather(keys)
+
+    def _embed_missing(self, texts: list[str], keys: list[bytes]) -> None:
+        if not texts:
+            return
+        with _progress(len(texts), self.progress, self.encoder.id) as advance:
+            for start in range(0, len(texts), self.flush_every):
+                chunk = texts[start:start + self.flush_every]
+                vectors = np.concatenate([self._encode_piece(piece, advance)
+                                          for piece in _pieces(chunk, _PROGRESS_STEP)])
+                self._write_shard(keys[start:start + self.flush_every], vectors)
+
+    def _encode_piece(self, texts: list[str], advance) -> np.ndarray:
+        vectors = np.asarray(self.encoder.encode(texts), dtype=np.float32)
+        advance(len(texts))
+        return vectors
+
+    def _gather(self, keys: list[bytes]) -> np.ndarray:
+        out = np.empty((len(keys), self.encoder.dim), dtype=np.float32)
+        for i, key in enumerate(keys):
+            shard, row = self._index[key]
+            out[i] = self._shards[shard][row]
+        return out
+
+    def _write_shard(self, keys: list[bytes], vectors: np.ndarray) -> None:
+        if not np.all(np.isfinite(vectors)):
+            raise ValueError(f"encoder {self.encoder.id} produced non-finite vectors")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        name = f"{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        with atomic_path(self.dir / f"{name}.npy") as tmp:
+            with open(tmp, "wb") as handle:
+                np.save(handle, vectors)
+        key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 32)
+        with atomic_path(self.dir / f"{name}.keys.npy") as tmp:
+            with open(tmp, "wb") as handle:
+                np.save(handle, key_array)
+        self._add_shard(np.load(self.dir / f"{name}.npy", mmap_mode="r"), key_array)
+
+    def _load_index(self) -> None:
+        for key_file in sorted(self.dir.glob("*.keys.npy")):
+            vector_file = key_file.with_name(key_file.name.removesuffix(".keys.npy") + ".npy")
+            try:
+                keys = np.load(key_file)
+                vectors = np.load(vector_file, mmap_mode="r")
+            except (OSError, ValueError):
+                continue  # a damaged shard is skipped and its texts embedded again
+            if vectors.shape != (len(keys), self.encoder.dim):
+                continue
+            self._add_shard(vectors, keys)
+
+    def _add_shard(self, vectors: np.ndarray, keys: np.ndarray) -> None:
+        shard = len(self._shards)
+        self._shards.append(vectors)
+        for row, key in enumerate(keys):
+            self._index.setdefault(key.tobytes(), (shard, row))
+
+
+_PROGRESS_STEP = 256  # texts per encoder call, so the bar moves smoothly
+
+
+def _pieces(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _key(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def _safe_name(encoder_id: str) -> str:
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", encoder_id)[:60]
+    return f"{readable}-{hashlib.sha256(encoder_id.encode()).hexdigest()[:10]}"
+
+
+class _progress:
+    """A rich progress bar with texts/s, or nothing when not wanted."""
+
+    def __init__(self, total: int, enabled: bool, label: str):
+        self.total, self.enabled, self.label = total, enabled, label
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda n: None
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeRemainingColumn)
+
+        self._bar = Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(),
+                             TextColumn("{task.fields[rate]}"),
+                             TimeRemainingColumn(), transient=False)
+        self._bar.start()
+        self._task = self._bar.add_task("embed", total=self.total, rate="")
+        self._start = time.perf_counter()
+        return self._advance
+
+    def _advance(self, n: int) -> None:
+        done = self._bar.tasks[0].completed + n
+        rate = done / max(time.perf_counter() - self._start, 1e-9)
+        self._bar.update(self._task, advance=n, rate=f"{rate:6.0f} texts/s")
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self._bar.stop()
+        return False

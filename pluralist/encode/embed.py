@@ -1,0 +1,40 @@
+"""Embed a comparison table: every distinct text once, through the cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..data.table import ComparisonTable
+from .base import compose_text
+from .cache import EmbeddingCache, EmbedStats
+
+
+@dataclass(frozen=True, eq=False)
+class TableEmbeddings:
+    """Row-aligned indices into one matrix of distinct vectors."""
+
+    vectors: np.ndarray      # (T, D) float32, distinct composed texts and prompts
+    chosen: np.ndarray       # (N,) int64 row of vectors
+    rejected: np.ndarray     # (N,) int64
+    prompt: np.ndarray       # (N,) int64, the prompt's own embedding (used by routers)
+    encoder_id: str
+    text_format: str
+    stats: EmbedStats
+
+
+def embed_table(table: ComparisonTable, cache: EmbeddingCache, *,
+                text_format: str = "response") -> TableEmbeddings:
+    chosen = [compose_text(p, c, text_format) for p, c in zip(table.prompt, table.chosen)]
+    rejected = [compose_text(p, r, text_format) for p, r in zip(table.prompt, table.rejected)]
+    prompts = table.prompt.tolist()
+    distinct = list(dict.fromkeys(chosen + rejected + prompts))
+    position = {text: i for i, text in enumerate(distinct)}
+    vectors = cache.embed(distinct)
+
+    def rows(texts: list[str]) -> np.ndarray:
+        return np.fromiter((position[t] for t in texts), dtype=np.int64, count=len(texts))
+
+    return TableEmbeddings(vectors, rows(chosen), rows(rejected), rows(prompts),
+                           cache.encoder.id, text_format, cache.last_stats)
