@@ -1,0 +1,144 @@
+"""The one model contract every family implements (see DESIGN.md).
+
+`PreferenceModel` gives log_prob, loss and ties to every family from a single
+`margin`. `LinearRaterModel` covers the families whose rater parameters theta
+enter the margin linearly, d = offset + X theta: training, rewards and
+new-rater adaptation (a small convex solve) then come for free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..losses import preference_log_prob, weighted_mean
+from .data import Batch, PreferenceData
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Hyperparameters shared by every family; families extend this dataclass."""
+
+    rater_l2: float = 1e-3      # shrinks each seen rater's parameters toward the population
+    ties: str = "rao-kupper"    # or "davidson"
+
+
+@dataclass
+class RaterProfile:
+    """What adaptation learns about one new rater, JSON-ready."""
+
+    family: str
+    values: dict[str, list[float]] = field(default_factory=dict)
+    comparisons: int = 0
+
+
+class PreferenceModel(nn.Module):
+    family: ClassVar[str]
+    Config: ClassVar[type] = ModelConfig
+
+    def __init__(self, config: ModelConfig, *, dim: int, raters: tuple[str, ...]):
+        super().__init__()
+        self.config, self.dim, self.raters = config, dim, tuple(raters)
+        self.tie_threshold_raw = nn.Parameter(torch.tensor(0.0))
+        # Prior precision for new raters, chosen on validation data after training.
+        self.register_buffer("adapt_prior", torch.tensor(1.0))
+
+    @property
+    def n_raters(self) -> int:
+        return len(self.raters)
+
+    # --- the contract -------------------------------------------------------
+    def margin(self, batch: Batch) -> torch.Tensor:
+        """(B,) score of chosen minus score of rejected, for each comparison's rater."""
+        raise NotImplementedError
+
+    def reward(self, raters: torch.Tensor, emb: torch.Tensor, prompt: torch.Tensor | None = None):
+        """(B,) reward of each embedding for each rater; UNKNOWN_RATER gets the population's."""
+        raise NotImplementedError
+
+    def adapt(self, batch: Batch) -> RaterProfile:
+        """Fit a new rater from a few comparisons with every shared part frozen."""
+        raise NotImplementedError
+
+    def reward_adapted(self, profile: RaterProfile, emb, prompt=None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def log_prob(self, batch: Batch) -> torch.Tensor:
+        """(B,) log P(observed outcome)."""
+        return preference_log_prob(self.margin(batch), batch.strength, batch.tie,
+                                   F.softplus(self.tie_threshold_raw), self.config.ties)
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        return -weighted_mean(self.log_prob(batch), batch.weight) + self.penalty()
+
+    def penalty(self) -> torch.Tensor:
+        return torch.zeros(())
+
+    # --- hooks for the one training loop (all optional) -----------------------
+    def prepare(self, data: PreferenceData, rows) -> None:
+        """Before training: data-dependent initialisation (e.g. PCA directions)."""
+
+    def e_step(self, data: PreferenceData, rows) -> None:
+        """At the start of every epoch: EM-style families update latent assignments."""
+
+    def finalize(self, data: PreferenceData, rows) -> None:
+        """After training: cache what inference needs (e.g. seen raters' latents)."""
+
+    def diagnostics(self) -> dict:
+        return {}
+
+
+def gather_rater(table: torch.Tensor, rater: torch.Tensor, population: torch.Tensor) -> torch.Tensor:
+    """(B, K) rows of a per-rater table; unknown raters (index < 0) get `population` (K,)."""
+    rows = table[rater.clamp(min=0)]
+    return torch.where((rater >= 0).unsqueeze(-1), rows, population.expand_as(rows))
+
+
+class LinearRaterModel(PreferenceModel):
+    """Families with margin d = offset + X theta_rater, theta real or on the simplex."""
+
+    param_space: ClassVar[str] = "real"
+
+    def item_design(self, emb: torch.Tensor, prompt: torch.Tensor | None):
+        """(offset (B,), X (B, K)) of single items; reward = offset + X theta."""
+        raise NotImplementedError
+
+    def theta(self, rater: torch.Tensor) -> torch.Tensor:
+        """(B, K) rater parameters in the space where the margin is linear."""
+        raise NotImplementedError
+
+    def population_theta(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    def pair_design(self, batch: Batch):
+        off_c, x_c = self.item_design(batch.chosen, batch.prompt)
+        off_r, x_r = self.item_design(batch.rejected, batch.prompt)
+        return off_c - off_r, x_c - x_r
+
+    def margin(self, batch: Batch) -> torch.Tensor:
+        offset, design = self.pair_design(batch)
+        return offset + (design * self.theta(batch.rater)).sum(-1)
+
+    def reward(self, raters, emb, prompt=None):
+        offset, design = self.item_design(emb, prompt)
+        return offset + (design * self.theta(raters)).sum(-1)
+
+    def adapt(self, batch: Batch) -> RaterProfile:
+        from ..adapt import solve_linear_rater
+
+        with torch.no_grad():
+            offset, design = self.pair_design(batch)
+            theta = solve_linear_rater(
+                offset.double().numpy(), design.double().numpy(), batch.tie.numpy(),
+                batch.strength.double().numpy(), self.population_theta().double().numpy(),
+                float(self.adapt_prior), self.param_space)
+        return RaterProfile(self.family, {"theta": theta.tolist()}, len(batch))
+
+    def reward_adapted(self, profile: RaterProfile, emb, prompt=None) -> torch.Tensor:
+        offset, design = self.item_design(emb, prompt)
+        theta = torch.tensor(profile.values["theta"], dtype=design.dtype)
+        return offset + design @ theta

@@ -1,0 +1,98 @@
+"""PreferenceData: comparisons as tensors of embedding indices, and minibatches of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..data.table import ComparisonTable
+from ..encode.embed import TableEmbeddings
+
+UNKNOWN_RATER = -1
+
+
+@dataclass(frozen=True, eq=False)
+class Batch:
+    chosen: torch.Tensor     # (B, D) embeddings
+    rejected: torch.Tensor   # (B, D)
+    prompt: torch.Tensor     # (B, D) the prompt's embedding (routers, PAL-B)
+    rater: torch.Tensor      # (B,) long, UNKNOWN_RATER when not in the vocabulary
+    tie: torch.Tensor        # (B,) bool
+    strength: torch.Tensor   # (B,) float
+    weight: torch.Tensor     # (B,) float
+
+    def __len__(self) -> int:
+        return len(self.rater)
+
+    def swapped(self) -> "Batch":
+        """The same comparisons with every label reversed."""
+        return Batch(self.rejected, self.chosen, self.prompt, self.rater, self.tie,
+                     self.strength, self.weight)
+
+
+@dataclass(frozen=True, eq=False)
+class PreferenceData:
+    vectors: torch.Tensor    # (T, D) float32, distinct texts
+    chosen: torch.Tensor     # (N,) long rows of vectors
+    rejected: torch.Tensor   # (N,)
+    prompt: torch.Tensor     # (N,)
+    rater: torch.Tensor      # (N,) long index into `raters`, or UNKNOWN_RATER
+    tie: torch.Tensor
+    strength: torch.Tensor
+    weight: torch.Tensor
+    raters: tuple[str, ...]  # the rater vocabulary
+    encoder_id: str = "unknown"
+    text_format: str = "response"
+
+    @classmethod
+    def from_table(cls, table: ComparisonTable, emb: TableEmbeddings,
+                   raters: tuple[str, ...] | None = None) -> "PreferenceData":
+        """`raters` fixes the vocabulary (a trained model's); others become UNKNOWN_RATER."""
+        raters = tuple(raters if raters is not None else table.raters)
+        index = {r: i for i, r in enumerate(raters)}
+        rater = np.array([index.get(r, UNKNOWN_RATER) for r in table.rater], dtype=np.int64)
+        return cls(torch.from_numpy(np.ascontiguousarray(emb.vectors)),
+                   torch.from_numpy(emb.chosen), torch.from_numpy(emb.rejected),
+                   torch.from_numpy(emb.prompt), torch.from_numpy(rater),
+                   torch.from_numpy(table.tie.copy()),
+                   torch.from_numpy(table.strength.astype(np.float32)),
+                   torch.from_numpy(table.weight.astype(np.float32)),
+                   raters, emb.encoder_id, emb.text_format)
+
+    @classmethod
+    def from_arrays(cls, vectors, chosen, rejected, rater, *, n_raters: int | None = None,
+                    prompt=None, tie=None, strength=None) -> "PreferenceData":
+        """Direct construction from index arrays, for simulations and tests."""
+        chosen = torch.as_tensor(chosen, dtype=torch.long)
+        n = len(chosen)
+        rater = torch.as_tensor(rater, dtype=torch.long)
+        n_raters = n_raters if n_raters is not None else int(rater.max()) + 1
+        zeros = torch.zeros(n, dtype=torch.long)
+        return cls(torch.as_tensor(vectors, dtype=torch.float32), chosen,
+                   torch.as_tensor(rejected, dtype=torch.long),
+                   zeros if prompt is None else torch.as_tensor(prompt, dtype=torch.long), rater,
+                   torch.zeros(n, dtype=torch.bool) if tie is None else torch.as_tensor(tie),
+                   torch.zeros(n) if strength is None else torch.as_tensor(strength, dtype=torch.float32),
+                   torch.ones(n), tuple(f"r{i}" for i in range(n_raters)))
+
+    def __len__(self) -> int:
+        return len(self.chosen)
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def batch(self, rows) -> Batch:
+        rows = torch.as_tensor(rows, dtype=torch.long)
+        return Batch(self.vectors[self.chosen[rows]], self.vectors[self.rejected[rows]],
+                     self.vectors[self.prompt[rows]], self.rater[rows], self.tie[rows],
+                     self.strength[rows], self.weight[rows])
+
+    def rows_by_rater(self, rows) -> dict[int, np.ndarray]:
+        rows = np.asarray(rows)
+        raters = self.rater.numpy()[rows]
+        order = np.argsort(raters, kind="stable")
+        keys, starts = np.unique(raters[order], return_index=True)
+        return dict(zip(keys.tolist(), np.split(rows[order], starts[1:])))

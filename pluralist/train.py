@@ -1,0 +1,128 @@
+"""The one training loop, for every family.
+
+Minibatches, AdamW, a validation split with early stopping on validation
+log-likelihood, seeds, and a progress bar with loss and validation accuracy.
+Families plug in through their contract (loss, and the prepare / e_step /
+finalize hooks); none has a loop of its own.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .models.base import PreferenceModel
+from .models.data import PreferenceData
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 40
+    batch_size: int = 512
+    lr: float = 1e-2
+    val_fraction: float = 0.1
+    patience: int = 4
+    seed: int = 0
+    progress: bool = False
+
+
+@dataclass
+class TrainResult:
+    epochs_run: int
+    best_epoch: int
+    best_val_accuracy: float
+    best_val_log_loss: float
+    seconds: float
+    history: list[dict] = field(default_factory=list)
+
+
+def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig = TrainConfig()
+        ) -> TrainResult:
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    train_rows, val_rows = _validation_split(np.asarray(rows), config.val_fraction, rng)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
+    started = time.perf_counter()
+    model.prepare(data, train_rows)
+    best, best_state, history, stale = None, None, [], 0
+    with _Progress(config.progress, config.epochs, model.family) as progress:
+        for epoch in range(config.epochs):
+            model.e_step(data, train_rows)
+            train_loss = _epoch(model, data, rng.permutation(train_rows), optimizer, config.batch_size)
+            val = evaluate_rows(model, data, val_rows)
+            history.append({"epoch": epoch + 1, "train_loss": train_loss, **val})
+            progress.update(epoch + 1, train_loss, val)
+            if best is None or val["log_loss"] < best["log_loss"] - 1e-5:
+                best, best_state, stale = history[-1], copy.deepcopy(model.state_dict()), 0
+            else:
+                stale += 1
+                if stale >= config.patience:
+                    break
+    model.load_state_dict(best_state)
+    model.finalize(data, train_rows)
+    return TrainResult(len(history), best["epoch"], best["accuracy"], best["log_loss"],
+                       time.perf_counter() - started, history)
+
+
+def _epoch(model, data, rows, optimizer, batch_size) -> float:
+    model.train()
+    total, count = 0.0, 0
+    for start in range(0, len(rows), batch_size):
+        batch = data.batch(rows[start:start + batch_size])
+        loss = model.loss(batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total, count = total + loss.item() * len(batch), count + len(batch)
+    return total / max(count, 1)
+
+
+@torch.no_grad()
+def evaluate_rows(model: PreferenceModel, data: PreferenceData, rows, batch_size: int = 8192) -> dict:
+    """Accuracy (ties count one half) and mean log-loss of the model on these rows."""
+    model.eval()
+    correct, log_loss, n = 0.0, 0.0, 0
+    for start in range(0, len(rows), batch_size):
+        batch = data.batch(rows[start:start + batch_size])
+        margin = model.margin(batch)
+        won = (margin > 0).float() + 0.5 * (margin == 0).float()
+        correct += float(torch.where(batch.tie, torch.full_like(won, 0.5), won).sum())
+        log_loss -= float(model.log_prob(batch).sum())
+        n += len(batch)
+    return {"accuracy": correct / max(n, 1), "log_loss": log_loss / max(n, 1)}
+
+
+def _validation_split(rows: np.ndarray, fraction: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    shuffled = rng.permutation(rows)
+    n_val = max(1, int(round(fraction * len(rows)))) if len(rows) > 1 else 0
+    return np.sort(shuffled[n_val:]), np.sort(shuffled[:n_val])
+
+
+class _Progress:
+    def __init__(self, enabled: bool, epochs: int, label: str):
+        self.enabled, self.epochs, self.label = enabled, epochs, label
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn(f"training {self.label:<12}"), BarColumn(),
+                                TextColumn("epoch {task.completed}/{task.total}"),
+                                TextColumn("{task.fields[stats]}"), TimeElapsedColumn())
+            self.bar.start()
+            self.task = self.bar.add_task("train", total=self.epochs, stats="")
+        return self
+
+    def update(self, epoch: int, loss: float, val: dict) -> None:
+        if self.enabled:
+            stats = f"loss {loss:.3f}  val acc {val['accuracy']:.3f}"
+            self.bar.update(self.task, completed=epoch, stats=stats)
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.bar.stop()
+        return False
