@@ -37,7 +37,8 @@ def build_model(family: str, *, dim: int, raters, **options):
     return cls(cls.Config(**options), dim=dim, raters=tuple(raters))
 
 
-_FAMILY_MODULES = ("bt", "lowrank")
+_FAMILY_MODULES = ("bt", "lowrank", "mixture", "decomposed", "ideal_point", "gpm",
+                   "variational")
 
 
 def _import_families() -> None:

@@ -1,0 +1,83 @@
+"""`decomposed`: DRM, "Decomposed Reward Models" (Luo et al., 2025).
+
+PCA of the embedding differences phi(chosen) - phi(rejected) gives orthogonal
+reward directions u_k (each usable with either sign), scaled here so that the
+projections have unit spread. A rater's reward is a
+weighted sum over directions, r_u(x) = sum_k w_uk u_k . phi(x). A new rater's
+weights come from regularised logistic regression over the directions (the
+default), or, as in the paper, from a softmax of the negative per-direction
+losses on their few comparisons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import LinearRaterModel, ModelConfig, RaterProfile, gather_rater
+from .registry import register
+
+PCA_SAMPLE = 20000  # differences used for the decomposition; enough for 384-d directions
+
+
+@dataclass(frozen=True)
+class DecomposedConfig(ModelConfig):
+    directions: int = 16
+    adapt_method: str = "logistic"   # or "softmax" (the paper's loss-softmax weighting)
+    temperature: float = 0.05        # of the loss softmax
+
+
+@register
+class Decomposed(LinearRaterModel):
+    family = "decomposed"
+    Config = DecomposedConfig
+
+    def __init__(self, config: DecomposedConfig, *, dim, raters):
+        super().__init__(config, dim=dim, raters=raters)
+        k = config.directions
+        self.register_buffer("directions", torch.linalg.qr(torch.randn(dim, k))[0])  # (D, K)
+        self.population_weights = nn.Parameter(torch.zeros(k))
+        self.rater_offsets = nn.Parameter(torch.zeros(len(self.raters), k))
+
+    @torch.no_grad()
+    def prepare(self, data, rows):
+        rows = np.asarray(rows)
+        if len(rows) > PCA_SAMPLE:
+            rows = np.random.default_rng(0).choice(rows, PCA_SAMPLE, replace=False)
+        batch = data.batch(rows)
+        diffs = (batch.chosen - batch.rejected).double()              # (N, D), uncentred:
+        _, _, vh = torch.linalg.svd(diffs, full_matrices=False)        # the mean difference is
+        k = min(self.config.directions, vh.shape[0])                   # the consensus direction
+        spread = (diffs @ vh[:k].T).std(0).clamp(min=1e-8)            # scale each direction so
+        self.directions.zero_()                                        # its projections have unit
+        self.directions[:, :k] = (vh[:k].T / spread).float()           # spread: weights are O(1)
+
+    def item_design(self, emb, prompt=None):
+        return torch.zeros(len(emb)), emb @ self.directions
+
+    def theta(self, rater):
+        table = self.population_weights + self.rater_offsets
+        return gather_rater(table, rater, self.population_theta())
+
+    def population_theta(self):
+        return self.population_weights
+
+    def penalty(self):
+        return self.config.rater_l2 * (self.rater_offsets ** 2).sum(-1).mean()
+
+    def adapt(self, batch) -> RaterProfile:
+        if self.config.adapt_method == "logistic":
+            return super().adapt(batch)
+        with torch.no_grad():
+            projected = (batch.chosen - batch.rejected) @ self.directions        # (k, K)
+            scale = self.population_weights.norm().clamp(min=1.0)
+            signed = torch.cat([projected, -projected], 1) * scale           # both signs
+            losses = -F.logsigmoid(signed).mean(0)                           # (2K,)
+            alpha = F.softmax(-losses / self.config.temperature, 0)
+            k = self.config.directions
+            theta = scale * (alpha[:k] - alpha[k:])
+        return RaterProfile(self.family, {"theta": theta.tolist()}, len(batch))

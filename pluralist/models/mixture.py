@@ -1,0 +1,130 @@
+"""`mixture`: K reward heads and a per-rater (or per-prompt) choice among them.
+
+EM form (MaxMin-RLHF, Chakraborty et al., 2024): each rater belongs to a head
+with a latent membership; the E-step (once per epoch, through the training
+loop's hook) sets soft or hard memberships from each rater's whole history,
+the M-step trains the heads on membership-weighted likelihoods.
+
+Router form (MiCRo, Shen et al., 2025): mixture weights come from the prompt
+embedding through a router, plus a per-rater bias on the router's logits.
+
+All probabilities are mixed in log space: log sum_k w_k sigma(d_k) is a
+logsumexp of log w_k + logsigmoid(d_k), never a raw exponential.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..losses import preference_log_prob, weighted_mean
+from .base import ModelConfig, PreferenceModel, RaterProfile, gather_rater
+from .registry import register
+
+
+@dataclass(frozen=True)
+class MixtureConfig(ModelConfig):
+    components: int = 4
+    assignment: str = "soft"     # "soft" or "hard" EM memberships
+    router: bool = False         # MiCRo: prompt-conditioned mixture weights
+    l2: float = 1e-4
+
+
+@register
+class Mixture(PreferenceModel):
+    family = "mixture"
+    Config = MixtureConfig
+
+    def __init__(self, config: MixtureConfig, *, dim, raters):
+        super().__init__(config, dim=dim, raters=raters)
+        k = config.components
+        self.heads = nn.Linear(dim, k)
+        nn.init.normal_(self.heads.weight, std=0.5)
+        membership = torch.distributions.Dirichlet(torch.ones(k)).sample((len(self.raters),))
+        self.register_buffer("membership", membership)                 # (R, K)
+        self.register_buffer("prior", torch.full((k,), 1.0 / k))       # (K,)
+        if config.router:
+            self.router = nn.Linear(dim, k)
+            self.rater_bias = nn.Parameter(torch.zeros(len(self.raters), k))
+
+    # --- mixing weights ------------------------------------------------------
+    def log_weights(self, rater, prompt) -> torch.Tensor:
+        """(B, K) log mixture weights for each comparison."""
+        if self.config.router:
+            bias = gather_rater(self.rater_bias, rater, torch.zeros(self.config.components))
+            return F.log_softmax(self.router(prompt) + bias, -1)
+        return torch.log(gather_rater(self.membership, rater, self.prior).clamp(min=1e-12))
+
+    def component_log_probs(self, batch) -> torch.Tensor:
+        """(B, K) log P(outcome | head k)."""
+        d = self.heads(batch.chosen) - self.heads(batch.rejected)
+        threshold = F.softplus(self.tie_threshold_raw)
+        return preference_log_prob(d, batch.strength[:, None], batch.tie[:, None], threshold,
+                                   self.config.ties)
+
+    # --- the contract -------------------------------------------------------
+    def log_prob(self, batch):
+        return torch.logsumexp(self.log_weights(batch.rater, batch.prompt)
+                               + self.component_log_probs(batch), -1)
+
+    def margin(self, batch):
+        """The logit of the mixture's P(chosen preferred)."""
+        log_w = self.log_weights(batch.rater, batch.prompt)
+        d = self.heads(batch.chosen) - self.heads(batch.rejected)
+        return torch.logsumexp(log_w + F.logsigmoid(d), -1) - torch.logsumexp(log_w + F.logsigmoid(-d), -1)
+
+    def loss(self, batch):
+        if self.config.router:
+            data_term = -weighted_mean(self.log_prob(batch), batch.weight)
+        else:  # M-step: memberships are fixed responsibilities
+            resp = gather_rater(self.membership, batch.rater, self.prior)
+            data_term = -weighted_mean((resp * self.component_log_probs(batch)).sum(-1), batch.weight)
+        return data_term + self.config.l2 * (self.heads.weight ** 2).sum()
+
+    def reward(self, raters, emb, prompt=None):
+        """Expected reward under the rater's mixture weights."""
+        prompt = emb if prompt is None else prompt
+        return (self.log_weights(raters, prompt).exp() * self.heads(emb)).sum(-1)
+
+    @torch.no_grad()
+    def e_step(self, data, rows):
+        if self.config.router:
+            return
+        totals = torch.zeros(self.n_raters, self.config.components)
+        for start in range(0, len(rows), 8192):
+            batch = data.batch(rows[start:start + 8192])
+            known = batch.rater >= 0
+            totals.index_add_(0, batch.rater[known], self.component_log_probs(batch)[known])
+        self.membership.copy_(self._posterior(totals, torch.log(self.prior)))
+        self.prior.copy_(self.membership.mean(0).clamp(min=1e-6) / self.membership.mean(0).clamp(min=1e-6).sum())
+
+    def _posterior(self, log_likelihood, log_prior):
+        log_post = log_likelihood + log_prior
+        if self.config.assignment == "hard":
+            return F.one_hot(log_post.argmax(-1), self.config.components).float()
+        return F.softmax(log_post, -1)
+
+    @torch.no_grad()
+    def adapt(self, batch) -> RaterProfile:
+        """Closed form: the posterior over heads given the rater's comparisons."""
+        log_lik = self.component_log_probs(batch).sum(0)
+        if self.config.router:
+            base = F.softmax(self.router(batch.prompt), -1).mean(0)
+            post = F.softmax(log_lik + torch.log(base), -1)
+            return RaterProfile(self.family, {"bias": torch.log(post / base).tolist()}, len(batch))
+        soft = F.softmax(log_lik + torch.log(self.prior), -1)  # adaptation stays soft
+        return RaterProfile(self.family, {"membership": soft.tolist()}, len(batch))
+
+    def reward_adapted(self, profile, emb, prompt=None):
+        if self.config.router:
+            prompt = emb if prompt is None else prompt
+            weights = F.softmax(self.router(prompt) + torch.tensor(profile.values["bias"]), -1)
+        else:
+            weights = torch.tensor(profile.values["membership"]).expand(len(emb), -1)
+        return (weights * self.heads(emb)).sum(-1)
+
+    def diagnostics(self):
+        return {"component_shares": self.membership.mean(0).round(decimals=3).tolist()}

@@ -1,0 +1,110 @@
+"""`variational`: VPL, "Personalizing Reinforcement Learning from Human Feedback
+with Variational Preference Learning" (Poddar et al., 2024).
+
+An encoder maps a rater's context comparisons to a Gaussian latent q(z | context)
+with mean and log-variance; a decoder scores r(x, z) = (w0 + W z) . phi(x); the
+ELBO is the expected log-likelihood of the rater's other comparisons minus
+kl_weight * KL(q || N(0, I)). The encoder is built so that reversing every
+label of a context negates the mean and keeps the variance: the mean pools an
+odd function of the embedding differences (bias-free tanh layer), the variance
+an even one (their squares). Posterior collapse is this family's known failure,
+so `diagnostics` reports the number of active latent units (Burda et al., 2016).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..losses import preference_log_prob, weighted_mean
+from .base import LinearRaterModel, ModelConfig, RaterProfile, gather_rater
+from .registry import register
+
+ACTIVE_UNIT_VARIANCE = 0.01
+
+
+@dataclass(frozen=True)
+class VariationalConfig(ModelConfig):
+    latent: int = 8
+    hidden: int = 64
+    context: int = 16           # comparisons per rater that the encoder sees
+    kl_weight: float = 0.01
+
+
+@register
+class Variational(LinearRaterModel):
+    family = "variational"
+    Config = VariationalConfig
+
+    def __init__(self, config: VariationalConfig, *, dim, raters):
+        super().__init__(config, dim=dim, raters=raters)
+        self.pair_features = nn.Linear(dim, config.hidden, bias=False)   # odd in its input
+        self.to_mean = nn.Linear(config.hidden, config.latent, bias=False)
+        self.to_log_var = nn.Linear(config.hidden, config.latent)
+        self.base = nn.Linear(dim, 1)
+        self.decoder = nn.Linear(dim, config.latent, bias=False)         # W^T
+        self.register_buffer("rater_latent", torch.zeros(len(self.raters), config.latent))
+        self._contexts: torch.Tensor | None = None                       # (R, C, D), not saved
+
+    def posterior(self, differences: torch.Tensor, mask: torch.Tensor | None = None):
+        """differences (R, C, D) of chosen minus rejected; mask (R, C). -> mean, log_var (R, L)."""
+        h = self.pair_features(differences)                              # (R, C, H)
+        mask = torch.ones(h.shape[:2]) if mask is None else mask
+        weights = (mask / mask.sum(-1, keepdim=True).clamp(min=1)).unsqueeze(-1)
+        mean = self.to_mean((torch.tanh(h) * weights).sum(1))
+        log_var = self.to_log_var((h ** 2 * weights).sum(1)).clamp(-8, 4)
+        return mean, log_var
+
+    # --- training -----------------------------------------------------------
+    @torch.no_grad()
+    def e_step(self, data, rows):
+        """Resample each rater's context and refresh the latent means used for evaluation."""
+        rng = np.random.default_rng(int(torch.randint(0, 2**31, ())))
+        c, contexts = self.config.context, torch.zeros(self.n_raters, self.config.context, self.dim)
+        mask = torch.zeros(self.n_raters, c)
+        for rater, rater_rows in data.rows_by_rater(rows).items():
+            if rater < 0:
+                continue
+            picked = rng.choice(rater_rows, min(c, len(rater_rows)), replace=False)
+            batch = data.batch(picked)
+            contexts[rater, :len(picked)] = batch.chosen - batch.rejected
+            mask[rater, :len(picked)] = 1
+        self._contexts, self._mask = contexts, mask
+        self.rater_latent.copy_(self.posterior(contexts, mask)[0])
+
+    finalize = e_step
+
+    def loss(self, batch):
+        raters, inverse = torch.unique(batch.rater.clamp(min=0), return_inverse=True)
+        mean, log_var = self.posterior(self._contexts[raters], self._mask[raters])
+        z = mean + torch.randn_like(mean) * (0.5 * log_var).exp()           # reparameterised
+        offset, design = self.pair_design(batch)
+        margin = offset + (design * z[inverse]).sum(-1)
+        log_lik = preference_log_prob(margin, batch.strength, batch.tie,
+                                      nn.functional.softplus(self.tie_threshold_raw), self.config.ties)
+        kl = 0.5 * (mean ** 2 + log_var.exp() - 1 - log_var).sum(-1).mean()
+        return -weighted_mean(log_lik, batch.weight) + self.config.kl_weight * kl
+
+    # --- the linear-in-z decoder ----------------------------------------------
+    def item_design(self, emb, prompt=None):
+        return self.base(emb).squeeze(-1), self.decoder(emb)
+
+    def theta(self, rater):
+        return gather_rater(self.rater_latent, rater, self.population_theta())
+
+    def population_theta(self):
+        return torch.zeros(self.config.latent)  # the prior mean
+
+    @torch.no_grad()
+    def adapt(self, batch) -> RaterProfile:
+        """Amortised: one pass of the encoder over the new rater's comparisons."""
+        mean, log_var = self.posterior((batch.chosen - batch.rejected).unsqueeze(0))
+        return RaterProfile(self.family, {"theta": mean[0].tolist(),
+                                          "log_variance": log_var[0].tolist()}, len(batch))
+
+    def diagnostics(self):
+        active = int((self.rater_latent.var(0) > ACTIVE_UNIT_VARIANCE).sum()) if self.n_raters > 1 else 0
+        return {"active_latent_units": active, "latent_units": self.config.latent}
