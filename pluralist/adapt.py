@@ -4,14 +4,13 @@ Where a rater's parameters theta enter the margin linearly, d = offset + X theta
 fitting a new rater is logistic regression in K parameters with a Gaussian
 prior centred on the population (Newton's method, a handful of K x K solves),
 or the same on the probability simplex (LoRe, Bose et al., 2025; PAL,
-Chen et al., 2024), solved by L-BFGS on softmax logits. Ties count as half a
+Chen et al., 2024), solved by Gauss–Newton steps on softmax logits. Ties count as half a
 win, half a loss.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import expit, log_expit, softmax
 
 NEWTON_STEPS = 25
@@ -46,18 +45,30 @@ def _newton(offset, design, target, prior_mean, precision) -> np.ndarray:
 
 
 def _simplex(offset, design, target, prior_mean, precision) -> np.ndarray:
-    def objective(logits):
-        theta = softmax(logits)
+    """Damped Gauss–Newton on softmax logits with a backtracking line search."""
+    def objective(theta):
         d = offset + design @ theta
-        nll = -(target * log_expit(d) + (1 - target) * log_expit(-d)).sum()
         gap = theta - prior_mean
-        grad_theta = design.T @ (expit(d) - target) + precision * gap
-        grad_logits = theta * (grad_theta - theta @ grad_theta)  # softmax Jacobian
-        return nll + 0.5 * precision * gap @ gap, grad_logits
+        return -(target * log_expit(d) + (1 - target) * log_expit(-d)).sum() + 0.5 * precision * gap @ gap
 
-    start = np.log(np.clip(prior_mean, 1e-6, None))
-    result = minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 50})
-    return softmax(result.x)
+    logits = np.log(np.clip(prior_mean, 1e-6, None))
+    theta = softmax(logits)
+    value, eye = objective(theta), np.eye(len(theta))
+    for _ in range(NEWTON_STEPS):
+        p = expit(offset + design @ theta)
+        grad_theta = design.T @ (p - target) + precision * (theta - prior_mean)
+        hess_theta = design.T @ (design * (p * (1 - p))[:, None]) + precision * eye
+        jac = np.diag(theta) - np.outer(theta, theta)           # d theta / d logits
+        step = np.linalg.solve(jac @ hess_theta @ jac + 1e-6 * eye, jac @ grad_theta)
+        for scale in (1.0, 0.5, 0.25, 0.125):
+            candidate = softmax(logits - scale * step)
+            new_value = objective(candidate)
+            if new_value <= value:
+                break
+        if new_value > value or value - new_value < 1e-9:
+            break
+        logits, theta, value = logits - scale * step, candidate, new_value
+    return theta
 
 
 PRIOR_GRID = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)

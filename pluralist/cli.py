@@ -111,7 +111,7 @@ def data_convert(file, rater_column, kind, out):
 def data_synth(out, seed, raters, comparisons_per_rater, noise, adversarial):
     """Write the built-in pluralistic benchmark with its ground truth."""
     from .data import SynthConfig
-    from .workflows import write_benchmark
+    from .demo import write_benchmark
 
     config = SynthConfig(seed=seed, raters=raters, comparisons_per_rater=comparisons_per_rater,
                          noise=noise, adversarial=adversarial)
@@ -132,12 +132,99 @@ def data_synth(out, seed, raters, comparisons_per_rater, noise, adversarial):
               help="Embedding cache root (default $PLURALIST_CACHE or ~/.cache/pluralist).")
 def embed(file, rater_column, kind, encoder, text_format, cache_dir):
     """Embed every distinct text of FILE into the cache."""
-    from .workflows import embed_file
+    from .pipeline import embed as embed_texts
 
-    stats, encoder_id = embed_file(_read(file, kind, rater_column), encoder, text_format, cache_dir)
+    embedded = embed_texts(_read(file, kind, rater_column), encoder, text_format=text_format,
+                           cache_dir=cache_dir, progress=True)
+    stats, encoder_id = embedded.stats, embedded.encoder_id
     rate = f"{stats.texts_per_second:.0f} texts/s" if stats.embedded else "nothing to embed"
     click.echo(f"{stats.texts} distinct texts with {encoder_id}: {stats.hits} cache hits, "
                f"{stats.embedded} embedded in {stats.seconds:.1f}s ({rate})")
+
+
+def _parse_options(pairs: tuple[str, ...]) -> dict:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--option")
+        try:
+            options[key.replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.replace("-", "_")] = value
+    return options
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--family", required=True, help="bt, lowrank, mixture, ideal_point, variational, gpm, decomposed.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
+@data_options
+@click.option("--encoder", default="minilm", show_default=True)
+@click.option("--text-format", type=click.Choice(["response", "prompt+response"]),
+              default="response", show_default=True)
+@click.option("--rank", type=int, default=None,
+              help="Size of the rater space: rank, components, prototypes, directions, blocks or latent units.")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Any other hyperparameter of the family, e.g. --option simplex=true.")
+@click.option("--epochs", default=40, show_default=True)
+@click.option("--batch-size", default=512, show_default=True)
+@click.option("--lr", default=1e-2, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
+def train(file, family, out, rater_column, kind, encoder, text_format, rank, options, epochs,
+          batch_size, lr, seed, cache_dir):
+    """Train a reward model of one family on FILE and save it to --out."""
+    from .pipeline import family_options, train_and_save
+    from .train import TrainConfig
+
+    opts = family_options(family, rank, _parse_options(options))
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=True)
+    model, summary = train_and_save(_read(file, kind, rater_column), family, Path(out),
+                                    encoder_name=encoder, text_format=text_format, options=opts,
+                                    config=config, cache_dir=cache_dir)
+    result = summary["train"]
+    click.echo(f"{family}: validation accuracy {result['best_val_accuracy']:.3f} "
+               f"(epoch {result['best_epoch']} of {result['epochs_run']}, {result['seconds']:.1f}s); "
+               f"new-rater prior precision {summary['adapt_prior']['chosen']:g}")
+    if summary["diagnostics"]:
+        click.echo(f"diagnostics: {summary['diagnostics']}")
+    click.echo(f"saved to {out}")
+
+
+@cli.command()
+@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False))
+@data_options
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Profile JSON to write.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
+def adapt(model_dir, file, rater_column, kind, out, cache_dir):
+    """Fit each rater in FILE (new people) with the model's shared parts frozen."""
+    from .fileio import write_json_atomic
+    from .pipeline import adapt_raters
+
+    profiles = adapt_raters(model_dir, _read(file, kind, rater_column), cache_dir=cache_dir)
+    write_json_atomic(out, profiles)
+    click.echo(f"adapted {len(profiles['profiles'])} rater(s); profiles in {out}")
+
+
+@cli.command()
+@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.argument("responses", nargs=-1, required=True)
+@click.option("--rater", default="", help="Rater id; unknown raters get the population reward.")
+@click.option("--prompt", default="", help="The prompt the responses answer.")
+@click.option("--profile", type=click.Path(dir_okay=False), default=None,
+              help="Profiles from `pluralist adapt`, for raters the model has not seen.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
+def score(model_dir, responses, rater, prompt, profile, cache_dir):
+    """Print the rewards of RESPONSES for a rater, best first."""
+    from .pipeline import score as score_responses
+
+    rewards, source = score_responses(model_dir, rater, prompt, list(responses),
+                                      profile_path=profile, cache_dir=cache_dir)
+    click.echo(f"# rater {rater or '(none)'}: {source}")
+    for reward, response in sorted(zip(rewards, responses), key=lambda pair: -pair[0]):
+        click.echo(f"{reward:+.4f}\t{response}")
 
 
 @cli.command()
@@ -147,7 +234,7 @@ def embed(file, rater_column, kind, encoder, text_format, cache_dir):
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
 def demo(out, encoder, seed, cache_dir):
     """The main job: benchmark -> embeddings -> models -> evaluation."""
-    from .workflows import run_demo
+    from .demo import run_demo
 
     run_demo(Path(out), encoder_name=encoder, seed=seed, cache_dir=cache_dir)
 

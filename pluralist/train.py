@@ -43,6 +43,7 @@ class TrainResult:
 def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig = TrainConfig()
         ) -> TrainResult:
     torch.manual_seed(config.seed)
+    model.encoder_id, model.text_format = data.encoder_id, data.text_format
     rng = np.random.default_rng(config.seed)
     train_rows, val_rows = _validation_split(np.asarray(rows), config.val_fraction, rng)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)

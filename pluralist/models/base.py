@@ -39,10 +39,13 @@ class RaterProfile:
 class PreferenceModel(nn.Module):
     family: ClassVar[str]
     Config: ClassVar[type] = ModelConfig
+    rank_option: ClassVar[str | None] = None   # the Config field that `--rank` sets
 
     def __init__(self, config: ModelConfig, *, dim: int, raters: tuple[str, ...]):
         super().__init__()
         self.config, self.dim, self.raters = config, dim, tuple(raters)
+        # What the embeddings were; set by training, checked by the loader.
+        self.encoder_id, self.text_format = "unknown", "response"
         self.tie_threshold_raw = nn.Parameter(torch.tensor(0.0))
         # Prior precision for new raters, chosen on validation data after training.
         self.register_buffer("adapt_prior", torch.tensor(1.0))

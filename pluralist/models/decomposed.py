@@ -35,6 +35,7 @@ class DecomposedConfig(ModelConfig):
 class Decomposed(LinearRaterModel):
     family = "decomposed"
     Config = DecomposedConfig
+    rank_option = "directions"
 
     def __init__(self, config: DecomposedConfig, *, dim, raters):
         super().__init__(config, dim=dim, raters=raters)

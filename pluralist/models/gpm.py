@@ -33,6 +33,7 @@ class GPMConfig(ModelConfig):
 class GeneralPreference(LinearRaterModel):
     family = "gpm"
     Config = GPMConfig
+    rank_option = "blocks"
 
     def __init__(self, config: GPMConfig, *, dim, raters):
         super().__init__(config, dim=dim, raters=raters)

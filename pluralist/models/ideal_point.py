@@ -33,6 +33,7 @@ class IdealPointConfig(ModelConfig):
 class IdealPoint(LinearRaterModel):
     family = "ideal_point"
     Config = IdealPointConfig
+    rank_option = "prototypes"
     param_space = "simplex"
 
     def __init__(self, config: IdealPointConfig, *, dim, raters):

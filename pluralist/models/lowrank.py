@@ -32,6 +32,7 @@ class LowRankConfig(ModelConfig):
 class LowRank(LinearRaterModel):
     family = "lowrank"
     Config = LowRankConfig
+    rank_option = "rank"
 
     def __init__(self, config: LowRankConfig, *, dim, raters):
         super().__init__(config, dim=dim, raters=raters)

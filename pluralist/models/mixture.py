@@ -37,6 +37,7 @@ class MixtureConfig(ModelConfig):
 class Mixture(PreferenceModel):
     family = "mixture"
     Config = MixtureConfig
+    rank_option = "components"
 
     def __init__(self, config: MixtureConfig, *, dim, raters):
         super().__init__(config, dim=dim, raters=raters)

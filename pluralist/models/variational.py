@@ -38,6 +38,7 @@ class VariationalConfig(ModelConfig):
 class Variational(LinearRaterModel):
     family = "variational"
     Config = VariationalConfig
+    rank_option = "latent"
 
     def __init__(self, config: VariationalConfig, *, dim, raters):
         super().__init__(config, dim=dim, raters=raters)

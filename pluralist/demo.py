@@ -1,4 +1,4 @@
-"""Multi-step jobs behind CLI commands, so the CLI stays a thin shell."""
+"""`pluralist demo`, the main job, and the benchmark files it starts from."""
 
 from __future__ import annotations
 
@@ -22,12 +22,6 @@ def write_benchmark(config: SynthConfig, out: Path) -> tuple[SyntheticBenchmark,
     write_comparisons(bench.table, out)
     write_json_atomic(truth_path, bench.truth())
     return bench, truth_path
-
-
-def embed_file(table, encoder_name: str, text_format: str, cache_dir):
-    cache = EmbeddingCache(get_encoder(encoder_name), cache_dir, progress=True)
-    embedded = embed_table(table, cache, text_format=text_format)
-    return embedded.stats, cache.encoder.id
 
 
 def run_demo(out: Path, *, encoder_name: str, seed: int, cache_dir) -> None:
