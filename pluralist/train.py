@@ -1,7 +1,7 @@
 """The one training loop, for every family.
 
 Minibatches, AdamW, a validation split with early stopping on validation
-log-likelihood, seeds, and a progress bar with loss and validation accuracy.
+log-likelihood (the step size halves at each epoch without improvement), seeds, and a progress bar with loss and validation accuracy.
 Families plug in through their contract (loss, and the prepare / e_step /
 finalize hooks); none has a loop of its own.
 """
@@ -59,10 +59,12 @@ def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig 
             progress.update(epoch + 1, train_loss, val)
             if best is None or val["log_loss"] < best["log_loss"] - 1e-5:
                 best, best_state, stale = history[-1], copy.deepcopy(model.state_dict()), 0
-            else:
+            else:  # a plateau: halve the step size, and stop after `patience` of them
                 stale += 1
                 if stale >= config.patience:
                     break
+                for group in optimizer.param_groups:
+                    group["lr"] *= 0.5
     model.load_state_dict(best_state)
     model.finalize(data, train_rows)
     return TrainResult(len(history), best["epoch"], best["accuracy"], best["log_loss"],
@@ -98,6 +100,9 @@ def evaluate_rows(model: PreferenceModel, data: PreferenceData, rows, batch_size
 
 
 def _validation_split(rows: np.ndarray, fraction: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    """fraction 0: no held-out rows; the training rows themselves decide when to stop."""
+    if fraction == 0:
+        return np.sort(rows), np.sort(rows)
     shuffled = rng.permutation(rows)
     n_val = max(1, int(round(fraction * len(rows)))) if len(rows) > 1 else 0
     return np.sort(shuffled[n_val:]), np.sort(shuffled[:n_val])
