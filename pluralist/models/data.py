@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,8 @@ UNKNOWN_RATER = -1
 class Batch:
     chosen: torch.Tensor     # (B, D) embeddings
     rejected: torch.Tensor   # (B, D)
-    prompt: torch.Tensor     # (B, D) the prompt's embedding (routers, PAL-B)
+    prompt_rows: torch.Tensor  # (B,) rows of `vectors` holding each prompt's embedding
+    vectors: torch.Tensor    # (T, D) the table the prompt rows index
     rater: torch.Tensor      # (B,) long, UNKNOWN_RATER when not in the vocabulary
     tie: torch.Tensor        # (B,) bool
     strength: torch.Tensor   # (B,) float
@@ -26,10 +28,15 @@ class Batch:
     def __len__(self) -> int:
         return len(self.rater)
 
+    @functools.cached_property
+    def prompt(self) -> torch.Tensor:
+        """(B, D) prompt embeddings, gathered only by the families that use them."""
+        return self.vectors[self.prompt_rows]
+
     def swapped(self) -> "Batch":
         """The same comparisons with every label reversed."""
-        return Batch(self.rejected, self.chosen, self.prompt, self.rater, self.tie,
-                     self.strength, self.weight)
+        return Batch(self.rejected, self.chosen, self.prompt_rows, self.vectors, self.rater,
+                     self.tie, self.strength, self.weight)
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,7 +94,7 @@ class PreferenceData:
     def batch(self, rows) -> Batch:
         rows = torch.as_tensor(rows, dtype=torch.long)
         return Batch(self.vectors[self.chosen[rows]], self.vectors[self.rejected[rows]],
-                     self.vectors[self.prompt[rows]], self.rater[rows], self.tie[rows],
+                     self.prompt[rows], self.vectors, self.rater[rows], self.tie[rows],
                      self.strength[rows], self.weight[rows])
 
     def rows_by_rater(self, rows) -> dict[int, np.ndarray]:

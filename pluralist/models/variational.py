@@ -64,15 +64,19 @@ class Variational(LinearRaterModel):
     def e_step(self, data, rows):
         """Resample each rater's context and refresh the latent means used for evaluation."""
         rng = np.random.default_rng(int(torch.randint(0, 2**31, ())))
-        c, contexts = self.config.context, torch.zeros(self.n_raters, self.config.context, self.dim)
-        mask = torch.zeros(self.n_raters, c)
-        for rater, rater_rows in data.rows_by_rater(rows).items():
-            if rater < 0:
-                continue
-            picked = rng.choice(rater_rows, min(c, len(rater_rows)), replace=False)
-            batch = data.batch(picked)
-            contexts[rater, :len(picked)] = batch.chosen - batch.rejected
-            mask[rater, :len(picked)] = 1
+        rows = rng.permutation(np.asarray(rows))
+        raters = data.rater.numpy()[rows]
+        rows, raters = rows[raters >= 0], raters[raters >= 0]
+        order = np.argsort(raters, kind="stable")            # random order within each rater
+        rows, raters = rows[order], raters[order]
+        slot = np.arange(len(rows)) - np.searchsorted(raters, raters, side="left")
+        keep = slot < self.config.context
+        rows, raters, slot = rows[keep], torch.from_numpy(raters[keep]), torch.from_numpy(slot[keep])
+        batch = data.batch(rows)
+        contexts = torch.zeros(self.n_raters, self.config.context, self.dim)
+        mask = torch.zeros(self.n_raters, self.config.context)
+        contexts[raters, slot] = batch.chosen - batch.rejected
+        mask[raters, slot] = 1.0
         self._contexts, self._mask = contexts, mask
         self.rater_latent.copy_(self.posterior(contexts, mask)[0])
 

@@ -1,0 +1,114 @@
+"""Training throughput, wall time, peak memory and adaptation latency per family.
+
+    python bench/train.py [--sizes 100000 1000000] [--families bt lowrank ...] [--epochs 10]
+
+Data: cached-embedding stand-ins (unit 384-d vectors for 20,000 texts) with
+comparisons from 10,000 raters whose labels follow a rank-4 ground truth; the
+cost of training depends on the shapes, not on where the vectors came from.
+Each (family, size) runs in a fresh subprocess so that peak memory (max RSS)
+is its own. Every epoch is run (no early stopping) so times compare.
+Writes bench/results/train.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results" / "train.json"
+DIM, TEXTS, RATERS, TRUE_RANK = 384, 20_000, 10_000, 4
+
+
+def make_data(n: int, seed: int = 0):
+    from pluralist.models import PreferenceData
+
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((TEXTS, DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    basis = rng.standard_normal((DIM, TRUE_RANK)).astype(np.float32) * 3
+    weights = rng.standard_normal((RATERS, TRUE_RANK)).astype(np.float32)
+    rater = rng.integers(RATERS, size=n)
+    a, b = rng.integers(TEXTS, size=n), rng.integers(TEXTS, size=n)
+    b = np.where(a == b, (b + 1) % TEXTS, b)
+    projected = vectors @ basis                                        # (T, K): no (N, D) copies
+    margin = np.einsum("nk,nk->n", weights[rater], projected[a] - projected[b])
+    a_wins = rng.random(n) < 1 / (1 + np.exp(-margin))
+    return PreferenceData.from_arrays(vectors, np.where(a_wins, a, b), np.where(a_wins, b, a),
+                                      rater, n_raters=RATERS)
+
+
+def run_one(family: str, n: int, epochs: int, batch_size: int) -> dict:
+    """Runs inside the subprocess."""
+    import torch
+
+    from pluralist.adapt import choose_adapt_prior
+    from pluralist.models import build_model
+    from pluralist.train import TrainConfig, fit
+
+    data = make_data(n)
+    torch.manual_seed(0)
+    model = build_model(family, dim=DIM, raters=data.raters)
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=1e-2, val_fraction=0.01,
+                         patience=epochs + 1, seed=0)
+    started = time.perf_counter()
+    result = fit(model, data, np.arange(n), config)
+    seconds = time.perf_counter() - started
+    choose_adapt_prior(model, data, np.arange(min(n, 200_000)), max_raters=50)
+    latencies = []
+    for rater_rows in list(data.rows_by_rater(np.arange(n)).values())[:200]:
+        batch = data.batch(rater_rows[:20])
+        start = time.perf_counter()
+        model.adapt(batch)
+        latencies.append(time.perf_counter() - start)
+    return {"family": family, "comparisons": n, "epochs": result.epochs_run,
+            "batch_size": batch_size, "wall_s": round(seconds, 2),
+            "comparisons_per_s": round(n * result.epochs_run / seconds),
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "adapt_k20_median_ms": round(1000 * statistics.median(latencies), 3),
+            "adapt_k20_p90_ms": round(1000 * float(np.quantile(latencies, 0.9)), 3),
+            "val_accuracy": round(result.best_val_accuracy, 4)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--families", nargs="+", default=None)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=4096)
+    parser.add_argument("--child", nargs=2, metavar=("FAMILY", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        family, n = args.child
+        print(json.dumps(run_one(family, int(n), args.epochs, args.batch_size)))
+        return
+    from pluralist.fileio import write_json_atomic
+    from pluralist.models import family_names
+
+    rows = []
+    for n in args.sizes:
+        for family in args.families or family_names():
+            out = subprocess.run([sys.executable, __file__, "--child", family, str(n),
+                                  "--epochs", str(args.epochs), "--batch-size", str(args.batch_size)],
+                                 capture_output=True, text=True, check=True)
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(json.dumps(rows[-1]), flush=True)
+    import torch
+
+    write_json_atomic(RESULTS, {"dim": DIM, "texts": TEXTS, "raters": RATERS, "results": rows,
+                                "machine": {"cpus": __import__("os").cpu_count(),
+                                            "torch_threads": torch.get_num_threads(),
+                                            "processor": platform.machine(),
+                                            "torch": torch.__version__}})
+
+
+if __name__ == "__main__":
+    main()
