@@ -227,6 +227,122 @@ def score(model_dir, responses, rater, prompt, profile, cache_dir):
         click.echo(f"{reward:+.4f}\t{response}")
 
 
+_split_options = [
+    click.option("--unseen", default=0.25, show_default=True,
+                 help="Raters held out entirely: a fraction (< 1) or a count."),
+    click.option("--test-fraction", default=0.2, show_default=True,
+                 help="Share of each seen rater's comparisons held out for testing."),
+    click.option("--shots", default="0,1,2,5,10,20,50", show_default=True,
+                 help="k values of the new-rater curve."),
+    click.option("--draws", default=3, show_default=True, help="Random draws of the k per point."),
+    click.option("--truth", type=click.Path(dir_okay=False), default=None,
+                 help="Ground truth (.truth.json) for Bayes accuracy; found beside DATA by default."),
+]
+
+
+def split_options(func):
+    for option in reversed(_split_options):
+        func = option(func)
+    return func
+
+
+def _eval_config(shots: str, draws: int, seed: int):
+    from .experiment import EvalConfig
+
+    try:
+        ks = tuple(int(k) for k in shots.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers, got {shots!r}",
+                                 param_hint="--shots") from None
+    return EvalConfig(shots=ks, draws=draws, seed=seed)
+
+
+def _unseen(value: float):
+    return value if value < 1 else int(value)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--families", default="bt,lowrank,mixture,ideal_point,variational,gpm,decomposed",
+              show_default=True)
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Report directory.")
+@data_options
+@split_options
+@click.option("--encoder", default="minilm", show_default=True)
+@click.option("--text-format", type=click.Choice(["response", "prompt+response"]), default="response")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--epochs", default=40, show_default=True)
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
+def compare(file, families, out, rater_column, kind, unseen, test_fraction, shots, draws, truth,
+            encoder, text_format, seed, epochs, cache_dir):
+    """Train several families on the same split of FILE and report them side by side."""
+    from rich.console import Console
+
+    from .data import split_raters
+    from .demo import load_truth, make_benchmark, run_compare, truth_path_for
+    from .models import get_family
+    from .report import markdown_summary
+    from .train import TrainConfig
+
+    names = [f.strip() for f in families.split(",") if f.strip()]
+    for name in names:
+        get_family(name)
+    eval_config = _eval_config(shots, draws, seed)
+    table = _read(file, kind, rater_column)
+    split = split_raters(table, unseen=_unseen(unseen), test_fraction=test_fraction, seed=seed)
+    p_true = load_truth(table, Path(truth) if truth else truth_path_for(Path(file)))
+    bench = make_benchmark(table, split, encoder_name=encoder, text_format=text_format,
+                           cache_dir=cache_dir, p_true=p_true)
+    results, report = run_compare(bench, {n: {} for n in names}, Path(out), data_name=str(file),
+                                  encoder_name=encoder, train_config=TrainConfig(seed=seed, epochs=epochs),
+                                  eval_config=eval_config, console=Console())
+    click.echo(markdown_summary(results))
+    click.echo(f"report: {report}")
+
+
+@cli.command("eval")
+@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Report directory.")
+@data_options
+@click.option("--shots", default="0,1,2,5,10,20,50", show_default=True)
+@click.option("--draws", default=3, show_default=True)
+@click.option("--truth", type=click.Path(dir_okay=False), default=None)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
+def evaluate(model_dir, file, out, rater_column, kind, shots, draws, truth, seed, cache_dir):
+    """Evaluate a trained model on FILE, held-out data: raters the model knows are
+    seen raters, every other rater is a new one (adapted on k, tested on the rest)."""
+    from rich.console import Console
+
+    from .data.split import split_known
+    from .demo import load_truth, truth_path_for
+    from .experiment import Benchmark, evaluate_model
+    from .models import PreferenceData
+    from .pipeline import embed, load_with_encoder
+    from .report import markdown_summary, write_report
+    from .demo import report_meta
+    from .train import TrainConfig
+
+    model, encoder_name = load_with_encoder(model_dir)
+    table = _read(file, kind, rater_column)
+    split = split_known(table, model.raters, seed=seed)
+    emb = embed(table, encoder_name, text_format=model.text_format, cache_dir=cache_dir, progress=True)
+    data = PreferenceData.from_table(table, emb, raters=model.raters)
+    p_true = load_truth(table, Path(truth) if truth else truth_path_for(Path(file)))
+    bench = Benchmark(table, data, split, p_true)
+    eval_config = _eval_config(shots, draws, seed)
+    if not split.seen_test.size:
+        bench.notes.append("no rater of this file is known to the model: seen-rater metrics are absent")
+    result = {"options": {}, "train": {}, "adapt_prior": {"chosen": float(model.adapt_prior)},
+              **evaluate_model(model, bench, eval_config)}
+    meta = report_meta(bench, data_name=str(file), encoder_name=encoder_name,
+                       encoder_id=model.encoder_id, train_config=TrainConfig(), eval_config=eval_config)
+    report = write_report(Path(out), meta, {model.family: result})
+    click.echo(markdown_summary({model.family: result}))
+    click.echo(f"report: {report}")
+
+
 @cli.command()
 @click.option("--out", default="pluralist-demo", show_default=True, type=click.Path(file_okay=False))
 @click.option("--encoder", default="minilm", show_default=True)

@@ -1,15 +1,29 @@
-"""`pluralist demo`, the main job, and the benchmark files it starts from."""
+"""`pluralist demo` (the main job), `compare` and `eval` as library calls."""
 
 from __future__ import annotations
 
+import shlex
+import sys
+import time
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 
+from . import __version__
 from .data import SynthConfig, check_summary, generate, split_raters, write_comparisons
+from .data.split import Split
 from .data.synthetic import SyntheticBenchmark
-from .encode import EmbeddingCache, embed_table, get_encoder
+from .data.table import ComparisonTable
+from .errors import DataError
+from .experiment import Benchmark, EvalConfig, compare, evaluate_model
 from .fileio import write_json_atomic
+from .models import PreferenceData
+from .pipeline import embed
+from .report import kshot_at, markdown_summary, write_report
+from .train import TrainConfig
+
+PERSONALISED = ("lowrank", "mixture", "ideal_point", "variational", "gpm", "decomposed")
 
 
 def truth_path_for(data_path: Path) -> Path:
@@ -24,19 +38,75 @@ def write_benchmark(config: SynthConfig, out: Path) -> tuple[SyntheticBenchmark,
     return bench, truth_path
 
 
+def load_truth(table: ComparisonTable, truth_path: Path | None) -> np.ndarray | None:
+    """p_chosen per row from a .truth.json beside the data, when there is one."""
+    import json
+
+    if truth_path is None or not truth_path.is_file():
+        return None
+    p_by_id = json.loads(truth_path.read_text()).get("p_chosen", {})
+    if not all(i in p_by_id for i in table.id):
+        return None
+    return np.array([p_by_id[i] for i in table.id])
+
+
+def make_benchmark(table: ComparisonTable, split: Split, *, encoder_name: str, text_format: str,
+                   cache_dir, p_true=None, progress=True) -> Benchmark:
+    if not split.unseen_raters:
+        raise DataError("the split has no unseen raters, so new-rater adaptation cannot be "
+                        "evaluated; hold some out (--unseen)")
+    emb = embed(table, encoder_name, text_format=text_format, cache_dir=cache_dir, progress=progress)
+    data = PreferenceData.from_table(table, emb, raters=split.seen_raters)
+    return Benchmark(table, data, split, p_true)
+
+
+def report_meta(bench: Benchmark, *, data_name: str, encoder_name: str, encoder_id: str,
+                train_config: TrainConfig, eval_config: EvalConfig) -> dict:
+    groups = {r: g for r, g in zip(bench.table.rater, bench.table.group)}
+    return {"data": data_name, "comparisons": len(bench.table), "split": bench.split.summary(),
+            "encoder": encoder_name, "encoder_id": encoder_id, "library_version": __version__,
+            "train_config": train_config.__dict__, "eval_shots": list(eval_config.shots),
+            "eval_draws": eval_config.draws, "seed": eval_config.seed,
+            "command": "pluralist " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            "ground_truth": bench.p_true is not None, "notes": list(bench.notes),
+            "seen_rater_groups": [groups[r] for r in bench.split.seen_raters]}
+
+
+def run_compare(bench: Benchmark, families: dict[str, dict], out: Path, *, data_name: str,
+                encoder_name: str, train_config: TrainConfig, eval_config: EvalConfig,
+                console: Console) -> tuple[dict, Path]:
+    def done(family, result):
+        k20 = kshot_at(result, 20)
+        console.print(f"    {family:<12} seen {result['seen']['accuracy']:.3f}   unseen k=0 "
+                      f"{kshot_at(result, 0):.3f}   k=20 {'n/a' if k20 is None else f'{k20:.3f}'}"
+                      f"   ({result['train']['seconds']:.1f}s)")
+
+    results = compare(bench, families, train_config, eval_config, on_done=done)
+    meta = report_meta(bench, data_name=data_name, encoder_name=encoder_name,
+                       encoder_id=bench.data.encoder_id, train_config=train_config,
+                       eval_config=eval_config)
+    return results, write_report(out, meta, results)
+
+
 def run_demo(out: Path, *, encoder_name: str, seed: int, cache_dir) -> None:
-    console = Console()
+    console, started = Console(), time.perf_counter()
     console.rule("[bold]pluralist demo")
-    console.print("1/3 generating the built-in pluralistic benchmark ...")
-    bench, truth = write_benchmark(SynthConfig(seed=seed), out / "data.jsonl")
-    summary = check_summary(bench.table)
+    console.print("1/4 generating the built-in pluralistic benchmark ...")
+    synth, _ = write_benchmark(SynthConfig(seed=seed), out / "data.jsonl")
+    summary = check_summary(synth.table)
     console.print(f"    {summary['rows']} comparisons, {summary['raters']} raters in "
                   f"{len(summary['groups'])} groups, {summary['distinct_texts']} texts; "
-                  f"Bayes accuracy {bench.bayes_accuracy():.3f}  -> {out / 'data.jsonl'}")
-    split = split_raters(bench.table, unseen=100, seed=seed)
-    console.print(f"2/3 split: {split.summary()}")
-    console.print(f"3/3 embedding with {encoder_name} (cached) ...")
-    cache = EmbeddingCache(get_encoder(encoder_name), cache_dir, progress=True)
-    stats = embed_table(bench.table, cache).stats
-    console.print(f"    {stats.texts} texts: {stats.hits} from cache, {stats.embedded} embedded")
-    console.print("[yellow]Model training and evaluation are not part of this version yet.")
+                  f"Bayes accuracy {synth.bayes_accuracy():.3f}  -> {out / 'data.jsonl'}")
+    split = split_raters(synth.table, unseen=100, seed=seed)
+    console.print(f"2/4 split: {len(split.seen_raters)} seen raters ({len(split.train)} training, "
+                  f"{len(split.seen_test)} held-out comparisons), {len(split.unseen_raters)} unseen")
+    console.print(f"3/4 embedding with {encoder_name} (cached) ...")
+    bench = make_benchmark(synth.table, split, encoder_name=encoder_name, text_format="response",
+                           cache_dir=cache_dir, p_true=synth.p_chosen)
+    console.print("4/4 training and evaluating bt and every personalised family ...")
+    families = {"bt": {}, **{f: {} for f in PERSONALISED}}
+    results, report = run_compare(bench, families, out / "report", data_name="built-in benchmark",
+                                  encoder_name=encoder_name, train_config=TrainConfig(seed=seed),
+                                  eval_config=EvalConfig(seed=seed), console=console)
+    console.print(markdown_summary(results))
+    console.print(f"report: {report}  ({time.perf_counter() - started:.0f}s)")

@@ -22,7 +22,7 @@ def test_attributes_are_visible_in_the_words():
     bench = generate(SMALL)
     col = {name: bench.attributes[:, i] for i, name in enumerate(ATTRIBUTES)}
     has = lambda needle: np.array([needle in t for t in bench.texts])
-    bulleted = np.array([any(line.startswith("- ") for line in t.splitlines()) for t in bench.texts])
+    bulleted = np.array([any(line.startswith("1. **Step") for line in t.splitlines()) for t in bench.texts])
     assert np.array_equal(bulleted, col["bullets"] == 1)
     assert np.array_equal(has("The technical reason"), col["technical"] == 1)
     assert np.array_equal(has("😄"), col["humour"] == 1)

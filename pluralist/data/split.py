@@ -65,3 +65,26 @@ def _rows_by_rater(table: ComparisonTable) -> dict[str, np.ndarray]:
     order = np.argsort(table.rater, kind="stable")
     raters, starts = np.unique(table.rater[order], return_index=True)
     return dict(zip(raters.tolist(), np.split(order, starts[1:])))
+
+
+def split_known(table: ComparisonTable, seen_raters, *, pool_fraction: float = 0.5,
+                seed: int = 0) -> Split:
+    """For a separate test file: raters a model knows are seen (all their rows are test
+    rows); every other rater is unseen, with a k-shot pool and a disjoint test part."""
+    rng = np.random.default_rng(seed)
+    seen_set = set(seen_raters)
+    parts = {"seen_test": [], "unseen_pool": [], "unseen_test": []}
+    for rater, rows in _rows_by_rater(table).items():
+        if rater in seen_set:
+            parts["seen_test"].append(rows)
+            continue
+        rows = rng.permutation(rows)
+        cut = int(round(pool_fraction * len(rows)))
+        parts["unseen_pool"].append(rows[:cut])
+        parts["unseen_test"].append(rows[cut:])
+    arrays = {k: np.sort(np.concatenate(v)) if v else np.zeros(0, dtype=np.int64)
+              for k, v in parts.items()}
+    present = set(table.rater.tolist())
+    return Split(train=np.zeros(0, dtype=np.int64), **arrays,
+                 seen_raters=tuple(sorted(seen_set & present)),
+                 unseen_raters=tuple(sorted(present - seen_set)), seed=seed)

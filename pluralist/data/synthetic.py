@@ -140,18 +140,26 @@ def render_response(topic: Topic, a: dict[str, int], tip_order) -> str:
     """Assemble one response; each attribute changes the words, not a hidden id."""
     tips = [topic.tips[i] for i in tip_order][: 4 if a["detail"] else 1]
     steps = [_tip_sentence(tip, a["formality"], a["hedging"]) for tip in tips]
-    body = "\n".join(f"- {s}" for s in steps) if a["bullets"] else " ".join(steps)
+    if a["bullets"]:  # a markdown list with its lead-in, as chat answers write them
+        body = _LIST_LEAD[a["formality"]] + "\n" + "\n".join(
+            f"{i}. **Step {i}:** {s}" for i, s in enumerate(steps, start=1))
+    else:
+        body = " ".join(steps)
     parts = [_OPENERS[a["warmth"], a["formality"]].format(subject=topic.subject), body]
     if a["detail"]:
         parts.append(f"Those {len(steps)} steps cover the main causes of trouble with {topic.subject}.")
     if a["example"]:
-        parts.append(("For example, " if a["formality"] else "Like, ") + topic.example + ".")
+        parts.append(("For example, in real life: " if a["formality"] else "Real example: ")
+                     + topic.example + ".")
     if a["technical"]:
         parts.append(f"The technical reason: {topic.technical}.")
     if a["humour"]:
-        parts.append(f"Ha, and remember: {topic.joke}! 😄")
+        parts.append(f"Ha, and remember: {topic.joke}! 😄 (Okay, I'll stop joking now... maybe. 😂)")
     parts.append(_CLOSERS[a["hedging"], a["warmth"]])
     return "\n".join(p for p in parts if p)
+
+
+_LIST_LEAD = {1: "The steps are as follows:", 0: "Here's the list:"}
 
 
 def _tip_sentence(tip: str, formal: int, hedged: int) -> str:

@@ -1,0 +1,150 @@
+"""Evaluate trained models honestly on a seen/unseen split, and compare families.
+
+Seen raters are scored on their held-out comparisons. Unseen raters were never
+trained on: the k-shot curve adapts each of them on k comparisons drawn from
+their pool (several random draws) and scores their disjoint test part; k = 0
+is the population reward. Everything numeric comes from `evaluate.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from .adapt import adapted_margin
+from .data.split import Split
+from .data.table import ComparisonTable
+from .evaluate import TIE_RULE, bootstrap_over_raters, correct, log_loss, per_group_mean, summarize
+from .models import LinearRaterModel, PreferenceData, PreferenceModel
+from .pipeline import train
+from .train import TrainConfig
+
+SHOTS = (0, 1, 2, 5, 10, 20, 50)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    shots: tuple[int, ...] = SHOTS
+    draws: int = 3
+    seed: int = 0
+
+
+@dataclass(eq=False)
+class Benchmark:
+    """A table, its embeddings as model input, a split and (optionally) the truth."""
+
+    table: ComparisonTable
+    data: PreferenceData            # rater vocabulary = the split's seen raters
+    split: Split
+    p_true: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@torch.no_grad()
+def margins(model: PreferenceModel, data: PreferenceData, rows) -> np.ndarray:
+    model.eval()
+    out = [model.margin(data.batch(rows[i:i + 8192])) for i in range(0, len(rows), 8192)]
+    return torch.cat(out).numpy() if out else np.zeros(0)
+
+
+def evaluate_model(model: PreferenceModel, bench: Benchmark, config: EvalConfig = EvalConfig()) -> dict:
+    table, split = bench.table, bench.split
+    seen_rows = split.seen_test
+    result = {"seen": _summary(model, bench, seen_rows, config.seed),
+              "unseen_kshot": kshot_curve(model, bench, config),
+              "diagnostics": model.diagnostics(), "accuracy_rule": TIE_RULE}
+    result["rater_profiles"] = rater_profiles(model)
+    return result
+
+
+def _summary(model, bench, rows, seed) -> dict:
+    if len(rows) == 0:
+        return {"note": "no comparisons in this part of the split"}
+    t = bench.table
+    p_true = bench.p_true[rows] if bench.p_true is not None else None
+    return summarize(margins(model, bench.data, rows), t.tie[rows], t.rater[rows], t.group[rows],
+                     p_true=p_true, seed=seed)
+
+
+def kshot_curve(model: PreferenceModel, bench: Benchmark, config: EvalConfig) -> list[dict]:
+    """Accuracy of unseen raters after adapting on k of their pool, for each k."""
+    table, split = bench.table, bench.split
+    pools = _by_rater(table, split.unseen_pool)
+    tests = _by_rater(table, split.unseen_test)
+    return [_kshot_point(model, bench, pools, tests, k, config) for k in config.shots]
+
+
+def _kshot_point(model, bench, pools, tests, k, config) -> dict:
+    rng = np.random.default_rng(config.seed + k)
+    eligible = [r for r in tests if len(pools.get(r, ())) >= k and len(tests[r])]
+    point = {"k": k, "raters": len(eligible), "raters_skipped": len(tests) - len(eligible)}
+    if not eligible:
+        point["note"] = f"no unseen rater has {k} comparisons in their adaptation pool"
+        return point
+    draws = 1 if k == 0 else config.draws
+    hits, margins_all, raters, groups, truth = [], [], [], [], []
+    for rater in eligible:
+        test_rows = tests[rater]
+        test_batch = bench.data.batch(test_rows)
+        rater_hits, rater_margins = [], []
+        for _ in range(draws):
+            if k == 0:
+                margin = margins(model, bench.data, test_rows)
+            else:
+                profile = model.adapt(bench.data.batch(rng.choice(pools[rater], k, replace=False)))
+                margin = adapted_margin(model, profile, test_batch).numpy()
+            rater_hits.append(correct(margin, bench.table.tie[test_rows]))
+            rater_margins.append(margin)
+        hits.append(np.mean(rater_hits, 0))
+        margins_all.append(np.concatenate(rater_margins))
+        raters.append(bench.table.rater[test_rows])
+        groups.append(bench.table.group[test_rows])
+        if bench.p_true is not None:
+            truth.append(bench.p_true[test_rows])
+    hits, raters, groups = np.concatenate(hits), np.concatenate(raters), np.concatenate(groups)
+    low, high = bootstrap_over_raters(hits, raters, seed=config.seed)
+    point.update({"accuracy": float(hits.mean()), "accuracy_ci95": [low, high],
+                  "draws": draws, "log_loss": log_loss(np.concatenate(margins_all),
+                                                       np.zeros(sum(map(len, margins_all)), bool))})
+    per_rater = np.array([hits[raters == r].mean() for r in np.unique(raters)])
+    point["worst_10pct_raters"] = float(np.sort(per_rater)[:max(1, len(per_rater) // 10)].mean())
+    if np.any(groups != ""):
+        point["per_group_accuracy"] = per_group_mean(hits, groups)
+    if truth:
+        p = np.concatenate(truth)
+        point["bayes_accuracy"] = float(np.maximum(p, 1 - p).mean())
+    return point
+
+
+def rater_profiles(model: PreferenceModel) -> list[list[float]] | None:
+    """Seen raters' parameters (for the map of raters), where the family has them."""
+    with torch.no_grad():
+        if isinstance(model, LinearRaterModel) and model.population_theta().numel() > 0:
+            return model.theta(torch.arange(model.n_raters)).numpy().round(5).tolist()
+        if hasattr(model, "membership") and not getattr(model.config, "router", False):
+            return model.membership.numpy().round(5).tolist()
+    return None
+
+
+def compare(bench: Benchmark, families: dict[str, dict], train_config: TrainConfig,
+            eval_config: EvalConfig = EvalConfig(), on_done=None) -> dict:
+    """Train each family on the same split and seeds; evaluate them the same way."""
+    results = {}
+    for family, options in families.items():
+        model, trained, prior = train(bench.data, bench.split.train, family, options=options,
+                                      config=train_config)
+        results[family] = {"options": options, "train": {k: v for k, v in asdict(trained).items()
+                                                         if k != "history"},
+                           "adapt_prior": prior, **evaluate_model(model, bench, eval_config)}
+        if on_done:
+            on_done(family, results[family])
+    return results
+
+
+def _by_rater(table: ComparisonTable, rows) -> dict[str, np.ndarray]:
+    out: dict[str, list] = {}
+    for row in rows:
+        out.setdefault(table.rater[row], []).append(row)
+    return {r: np.array(v) for r, v in out.items()}

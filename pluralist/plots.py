@@ -1,0 +1,90 @@
+"""Report figures as PNG bytes (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+
+def _figure(width=6.4, height=4.0):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt, *plt.subplots(figsize=(width, height), dpi=100)
+
+
+def _png(plt, fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def kshot_curves(results: dict) -> bytes:
+    plt, fig, ax = _figure()
+    for family, result in results.items():
+        points = [p for p in result["unseen_kshot"] if "accuracy" in p]
+        ks = [max(p["k"], 0.5) for p in points]   # k = 0 drawn at 0.5 on the log axis
+        style = {"linestyle": "--", "color": "black"} if family == "bt" else {}
+        ax.plot(ks, [p["accuracy"] for p in points], marker="o", label=family, **style)
+        low = [p["accuracy_ci95"][0] for p in points]
+        high = [p["accuracy_ci95"][1] for p in points]
+        ax.fill_between(ks, low, high, alpha=0.12, **({"color": "black"} if family == "bt" else {}))
+    bayes = [p.get("bayes_accuracy") for r in results.values() for p in r["unseen_kshot"]]
+    if any(b is not None for b in bayes):
+        ax.axhline(max(b for b in bayes if b is not None), color="grey", linewidth=0.8,
+                   linestyle=":", label="Bayes")
+    ax.set_xscale("log")
+    ax.set_xlabel("k: comparisons from the new rater (k = 0 drawn at 0.5: population reward)")
+    ax.set_ylabel("accuracy on their held-out comparisons")
+    ax.set_title("Unseen raters: accuracy after adapting on k comparisons")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _png(plt, fig)
+
+
+def reliability_diagrams(results: dict) -> bytes:
+    plt, fig, ax = _figure()
+    ax.plot([0.5, 1], [0.5, 1], color="grey", linestyle=":", label="perfect calibration")
+    for family, result in results.items():
+        bins = result["seen"]["calibration"]["bins"]
+        ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o",
+                label=f"{family} (ECE {result['seen']['calibration']['ece']:.3f})")
+    ax.set_xlabel("predicted probability of the predicted side")
+    ax.set_ylabel("observed frequency")
+    ax.set_title("Reliability on seen raters' held-out comparisons")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _png(plt, fig)
+
+
+def per_rater_histograms(results: dict) -> bytes:
+    plt, fig, ax = _figure()
+    bins = np.linspace(0, 1, 21)
+    for family, result in results.items():
+        ax.hist(result["seen"]["per_rater_accuracy"]["values"], bins=bins, histtype="step",
+                linewidth=1.5, label=family)
+    ax.set_xlabel("accuracy of one seen rater on their held-out comparisons")
+    ax.set_ylabel("raters")
+    ax.set_title("Distribution of per-rater accuracy")
+    ax.legend(fontsize=8)
+    return _png(plt, fig)
+
+
+def rater_map(profiles: list[list[float]], groups: list[str], family: str) -> bytes:
+    """PCA of rater parameters to 2-D, coloured by group."""
+    x = np.asarray(profiles, dtype=float)
+    x = x - x.mean(0)
+    _, _, vh = np.linalg.svd(x, full_matrices=False)
+    coords = x @ vh[:2].T if vh.shape[0] >= 2 else np.c_[x[:, :1], np.zeros(len(x))]
+    plt, fig, ax = _figure(5.5, 4.5)
+    for group in sorted(set(groups)):
+        mask = np.array(groups) == group
+        ax.scatter(coords[mask, 0], coords[mask, 1], s=12, alpha=0.7, label=group or "(no group)")
+    ax.set_title(f"Seen raters' {family} parameters, first two principal components")
+    ax.legend(fontsize=8)
+    return _png(plt, fig)

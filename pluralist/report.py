@@ -1,0 +1,145 @@
+"""The evaluation report: metrics.json (every number), one self-contained HTML
+file (figures embedded), and a Markdown summary for the terminal."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+from . import plots
+from .fileio import write_json_atomic, write_text_atomic
+
+SUMMARY_K = 20
+
+
+def kshot_at(result: dict, k: int) -> float | None:
+    return next((p.get("accuracy") for p in result["unseen_kshot"] if p["k"] == k), None)
+
+
+def ranking(results: dict) -> list[str]:
+    """Families ordered by unseen-rater accuracy at k = 20, then seen accuracy."""
+    def key(family):
+        r = results[family]
+        return (kshot_at(r, SUMMARY_K) or 0.0, r["seen"].get("accuracy", 0.0))
+    return sorted(results, key=key, reverse=True)
+
+
+def markdown_summary(results: dict) -> str:
+    head = ("| rank | family | seen acc [95% CI] | seen worst group | unseen k=0 | k=5 | k=20 "
+            "| ECE | % of Bayes (seen) |")
+    lines = [head, "|---" * (head.count("|") - 1) + "|"]
+    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"
+    for position, family in enumerate(ranking(results), start=1):
+        seen = results[family]["seen"]
+        worst = seen.get("worst_group")
+        worst_text = f"{worst} {seen['per_group_accuracy'][worst]:.3f}" if worst else "-"
+        bayes = f"{100 * seen['fraction_of_bayes']:.1f}%" if "fraction_of_bayes" in seen else "-"
+        low, high = seen["accuracy_ci95"]
+        lines.append(f"| {position} | {family} | {seen['accuracy']:.3f} [{low:.3f}, {high:.3f}] | "
+                     f"{worst_text} | {fmt(kshot_at(results[family], 0))} | "
+                     f"{fmt(kshot_at(results[family], 5))} | {fmt(kshot_at(results[family], 20))} | "
+                     f"{seen['calibration']['ece']:.3f} | {bayes} |")
+    return "\n".join(lines)
+
+
+def write_report(out_dir: Path, meta: dict, results: dict) -> Path:
+    """Write metrics.json, report.html and summary.md; returns the HTML path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    order = ranking(results)
+    metrics = {"meta": meta, "ranking": order, "families": results}
+    write_json_atomic(out_dir / "metrics.json", metrics)
+    summary = markdown_summary(results)
+    write_text_atomic(out_dir / "summary.md", summary + "\n")
+    figures = _figures(results, meta)
+    write_text_atomic(out_dir / "report.html", _html(meta, results, order, summary, figures))
+    return out_dir / "report.html"
+
+
+def _figures(results: dict, meta: dict) -> dict[str, bytes]:
+    figures = {"kshot": plots.kshot_curves(results),
+               "reliability": plots.reliability_diagrams(results),
+               "per_rater": plots.per_rater_histograms(results)}
+    groups = meta.get("seen_rater_groups")
+    for family in ranking(results):
+        profiles = results[family].get("rater_profiles")
+        if profiles and groups and len(profiles) == len(groups) and len(profiles[0]) >= 2:
+            figures["rater_map"] = plots.rater_map(profiles, groups, family)
+            break
+    return figures
+
+
+def _img(png: bytes, alt: str) -> str:
+    return (f'<img alt="{html.escape(alt)}" src="data:image/png;base64,'
+            f'{base64.b64encode(png).decode()}">')
+
+
+def _table(rows: list[list], header: list[str]) -> str:
+    cells = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+                   for row in rows)
+    return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _kshot_table(results: dict, order: list[str]) -> str:
+    shots = [p["k"] for p in results[order[0]]["unseen_kshot"]]
+    rows = []
+    for family in order:
+        row = [family]
+        for point in results[family]["unseen_kshot"]:
+            if "accuracy" in point:
+                low, high = point["accuracy_ci95"]
+                row.append(f"{point['accuracy']:.3f} [{low:.3f}, {high:.3f}]")
+            else:
+                row.append(point.get("note", "n/a"))
+        rows.append(row)
+    return _table(rows, ["family"] + [f"k={k}" for k in shots])
+
+
+def _group_table(results: dict, order: list[str]) -> str:
+    groups = sorted({g for f in order for g in results[f]["seen"].get("per_group_accuracy", {})})
+    if not groups:
+        return "<p>The data has no <code>group</code> column.</p>"
+    rows = []
+    for family in order:
+        seen = results[family]["seen"]
+        k20 = next((p for p in results[family]["unseen_kshot"] if p["k"] == SUMMARY_K), {})
+        rows.append([family] + [f"{seen['per_group_accuracy'].get(g, float('nan')):.3f} / "
+                                f"{k20.get('per_group_accuracy', {}).get(g, float('nan')):.3f}"
+                                for g in groups] + [seen.get("worst_group", "-")])
+    return _table(rows, ["family"] + [f"{g} (seen / unseen k=20)" for g in groups] + ["worst group (seen)"])
+
+
+def _html(meta: dict, results: dict, order: list[str], summary: str, figures: dict) -> str:
+    setup = _table([[k, json.dumps(v) if isinstance(v, (dict, list)) else v]
+                    for k, v in meta.items() if k != "seen_rater_groups"], ["setting", "value"])
+    diagnostics = _table([[f, json.dumps(results[f]["diagnostics"]), json.dumps(results[f]["options"]),
+                           results[f]["adapt_prior"]["chosen"]] for f in order],
+                         ["family", "diagnostics", "options", "new-rater prior precision"])
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in meta.get("notes", []))
+    rule = html.escape(results[order[0]]["accuracy_rule"])
+    rater_map = (_img(figures["rater_map"], "map of raters") if "rater_map" in figures
+                 else "<p>No family with rater parameters of two or more dimensions.</p>")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>pluralist report</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}
+table{{border-collapse:collapse;margin:1em 0;font-size:0.9em}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}
+th{{background:#f3f3f3}}img{{max-width:100%;border:1px solid #eee;margin:0.5em 0}}pre{{background:#f6f6f6;padding:1em;overflow-x:auto}}
+</style></head><body>
+<h1>pluralist report</h1>
+<section id="summary"><h2>Summary</h2><p>Families ranked by accuracy on unseen raters after
+{SUMMARY_K} comparisons, then by accuracy on seen raters. Intervals are 95% bootstrap intervals over raters.
+Accuracy rule: {rule}.</p><pre>{html.escape(summary)}</pre><ul>{notes}</ul></section>
+<section id="setup"><h2>Data, split and settings</h2>{setup}</section>
+<section id="kshot"><h2>New raters: the k-shot curve</h2>{_img(figures["kshot"], "k-shot curves")}
+{_kshot_table(results, order)}</section>
+<section id="groups"><h2>Groups</h2><p>Averages hide minorities: the worst group is shown next to the mean.</p>
+{_group_table(results, order)}</section>
+<section id="calibration"><h2>Calibration</h2>{_img(figures["reliability"], "reliability diagrams")}</section>
+<section id="raters"><h2>Per-rater accuracy</h2>{_img(figures["per_rater"], "per-rater accuracy histograms")}</section>
+<section id="rater-map"><h2>Map of raters</h2>{rater_map}</section>
+<section id="diagnostics"><h2>Models</h2>{diagnostics}</section>
+<section id="reproduce"><h2>Reproduce</h2><pre>{html.escape(meta.get("command", ""))}</pre></section>
+</body></html>
+"""
