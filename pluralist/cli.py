@@ -14,7 +14,14 @@ _KINDS = ("comparisons", "ratings", "rankings")
 
 
 class _Group(click.Group):
-    """Turns every PluralistError into one line on stderr and exit code 2."""
+    """Turns every PluralistError into one line on stderr and exit code 2, and keeps
+    the command line so that reports can say how to reproduce them."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        ctx = super().make_context(info_name, list(args), parent=parent, **extra)
+        if parent is None:
+            ctx.meta["pluralist.argv"] = list(args)
+        return ctx
 
     def invoke(self, ctx):
         try:
@@ -28,6 +35,13 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="pluralist")
 def cli():
     """Reward models that respect how people differ."""
+
+
+def _command_line() -> str:
+    import shlex
+
+    argv = click.get_current_context().meta.get("pluralist.argv", [])
+    return "pluralist " + shlex.join(argv)
 
 
 def _read(path: str, kind: str, rater_column: str):
@@ -295,7 +309,7 @@ def compare(file, families, out, rater_column, kind, unseen, test_fraction, shot
                            cache_dir=cache_dir, p_true=p_true)
     results, report = run_compare(bench, {n: {} for n in names}, Path(out), data_name=str(file),
                                   encoder_name=encoder, train_config=TrainConfig(seed=seed, epochs=epochs),
-                                  eval_config=eval_config, console=Console())
+                                  eval_config=eval_config, console=Console(), command=_command_line())
     click.echo(markdown_summary(results))
     click.echo(f"report: {report}")
 
@@ -337,7 +351,8 @@ def evaluate(model_dir, file, out, rater_column, kind, shots, draws, truth, seed
     result = {"options": {}, "train": {}, "adapt_prior": {"chosen": float(model.adapt_prior)},
               **evaluate_model(model, bench, eval_config)}
     meta = report_meta(bench, data_name=str(file), encoder_name=encoder_name,
-                       encoder_id=model.encoder_id, train_config=TrainConfig(), eval_config=eval_config)
+                       encoder_id=model.encoder_id, train_config=TrainConfig(), eval_config=eval_config,
+                       command=_command_line())
     report = write_report(Path(out), meta, {model.family: result})
     click.echo(markdown_summary({model.family: result}))
     click.echo(f"report: {report}")
@@ -352,7 +367,7 @@ def demo(out, encoder, seed, cache_dir):
     """The main job: benchmark -> embeddings -> models -> evaluation."""
     from .demo import run_demo
 
-    run_demo(Path(out), encoder_name=encoder, seed=seed, cache_dir=cache_dir)
+    run_demo(Path(out), encoder_name=encoder, seed=seed, cache_dir=cache_dir, command=_command_line())
 
 
 def main():

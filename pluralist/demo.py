@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
 import time
 from pathlib import Path
 
@@ -61,20 +59,20 @@ def make_benchmark(table: ComparisonTable, split: Split, *, encoder_name: str, t
 
 
 def report_meta(bench: Benchmark, *, data_name: str, encoder_name: str, encoder_id: str,
-                train_config: TrainConfig, eval_config: EvalConfig) -> dict:
+                train_config: TrainConfig, eval_config: EvalConfig, command: str) -> dict:
     groups = {r: g for r, g in zip(bench.table.rater, bench.table.group)}
     return {"data": data_name, "comparisons": len(bench.table), "split": bench.split.summary(),
             "encoder": encoder_name, "encoder_id": encoder_id, "library_version": __version__,
             "train_config": train_config.__dict__, "eval_shots": list(eval_config.shots),
             "eval_draws": eval_config.draws, "seed": eval_config.seed,
-            "command": "pluralist " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            "command": command,
             "ground_truth": bench.p_true is not None, "notes": list(bench.notes),
             "seen_rater_groups": [groups[r] for r in bench.split.seen_raters]}
 
 
 def run_compare(bench: Benchmark, families: dict[str, dict], out: Path, *, data_name: str,
                 encoder_name: str, train_config: TrainConfig, eval_config: EvalConfig,
-                console: Console) -> tuple[dict, Path]:
+                console: Console, command: str) -> tuple[dict, Path]:
     def done(family, result):
         k20 = kshot_at(result, 20)
         console.print(f"    {family:<12} seen {result['seen']['accuracy']:.3f}   unseen k=0 "
@@ -84,11 +82,11 @@ def run_compare(bench: Benchmark, families: dict[str, dict], out: Path, *, data_
     results = compare(bench, families, train_config, eval_config, on_done=done)
     meta = report_meta(bench, data_name=data_name, encoder_name=encoder_name,
                        encoder_id=bench.data.encoder_id, train_config=train_config,
-                       eval_config=eval_config)
+                       eval_config=eval_config, command=command)
     return results, write_report(out, meta, results)
 
 
-def run_demo(out: Path, *, encoder_name: str, seed: int, cache_dir) -> None:
+def run_demo(out: Path, *, encoder_name: str, seed: int, cache_dir, command: str) -> None:
     console, started = Console(), time.perf_counter()
     console.rule("[bold]pluralist demo")
     console.print("1/4 generating the built-in pluralistic benchmark ...")
@@ -107,6 +105,22 @@ def run_demo(out: Path, *, encoder_name: str, seed: int, cache_dir) -> None:
     families = {"bt": {}, **{f: {} for f in PERSONALISED}}
     results, report = run_compare(bench, families, out / "report", data_name="built-in benchmark",
                                   encoder_name=encoder_name, train_config=TrainConfig(seed=seed),
-                                  eval_config=EvalConfig(seed=seed), console=console)
-    console.print(markdown_summary(results))
+                                  eval_config=EvalConfig(seed=seed), console=console,
+                                  command=command)
+    print(markdown_summary(results))
+    headline = demo_headline(results)
+    console.print(f"best personalised family: {headline['best_family']}: "
+                  f"{100 * headline['gain_over_bt_k20']:+.1f} points over bt on unseen raters at k=20, "
+                  f"{100 * headline['best_seen_fraction_of_bayes']:.1f}% of Bayes accuracy on seen raters")
     console.print(f"report: {report}  ({time.perf_counter() - started:.0f}s)")
+
+
+def demo_headline(results: dict) -> dict:
+    """The demo's two claims, computed from the results (and checked by bench/demo.py)."""
+    personalised = [f for f in results if f != "bt"]
+    best = max(personalised, key=lambda f: kshot_at(results[f], 20) or 0.0)
+    return {"best_family": best,
+            "bt_k20": kshot_at(results["bt"], 20), "best_k20": kshot_at(results[best], 20),
+            "gain_over_bt_k20": kshot_at(results[best], 20) - kshot_at(results["bt"], 20),
+            "best_seen_fraction_of_bayes": max(results[f]["seen"]["fraction_of_bayes"]
+                                               for f in personalised)}
