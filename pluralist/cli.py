@@ -135,6 +135,28 @@ def data_synth(out, seed, raters, comparisons_per_rater, noise, adversarial):
                f"(Bayes accuracy {bench.bayes_accuracy():.3f})")
 
 
+@data.command("persona")
+@click.option("--src", required=True, type=click.Path(file_okay=False),
+              help="Folder of persona files (NAME.jsonl with statement, answer_matching_behavior).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False))
+@click.option("--raters", default=240, show_default=True)
+@click.option("--groups", default=8, show_default=True)
+@click.option("--traits-per-rater", default=2, show_default=True)
+@click.option("--behaviours", default=16, show_default=True, help="Behaviour files used.")
+@click.option("--statements-per-behaviour", default=80, show_default=True)
+@click.option("--comparisons-per-rater", default=60, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+def data_persona(src, out, **options):
+    """Build a PAL-style heterogeneous preference dataset from persona statements."""
+    from .data import write_comparisons
+    from .data.persona import PersonaConfig, persona_benchmark
+
+    table = persona_benchmark(Path(src), PersonaConfig(**options))
+    write_comparisons(table, out)
+    click.echo(f"wrote {len(table)} comparisons from {len(table.raters)} raters in "
+               f"{len(set(table.group))} groups to {out}")
+
+
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @data_options

@@ -85,6 +85,6 @@ def rater_map(profiles: list[list[float]], groups: list[str], family: str) -> by
     for group in sorted(set(groups)):
         mask = np.array(groups) == group
         ax.scatter(coords[mask, 0], coords[mask, 1], s=12, alpha=0.7, label=group or "(no group)")
-    ax.set_title(f"Seen raters' {family} parameters, first two principal components")
+    ax.set_title(f"Seen raters ({family} parameters, PCA)")
     ax.legend(fontsize=8)
     return _png(plt, fig)
