@@ -84,7 +84,7 @@ def _kshot_point(model, bench, pools, tests, k, config) -> dict:
         point["note"] = f"no unseen rater has {k} comparisons in their adaptation pool"
         return point
     draws = 1 if k == 0 else config.draws
-    hits, margins_all, raters, groups, truth = [], [], [], [], []
+    hits, margins_all, ties, raters, groups, truth = [], [], [], [], [], []
     for rater in eligible:
         test_rows = tests[rater]
         test_batch = bench.data.batch(test_rows)
@@ -99,6 +99,7 @@ def _kshot_point(model, bench, pools, tests, k, config) -> dict:
             rater_margins.append(margin)
         hits.append(np.mean(rater_hits, 0))
         margins_all.append(np.concatenate(rater_margins))
+        ties.append(np.tile(bench.table.tie[test_rows], draws))
         raters.append(bench.table.rater[test_rows])
         groups.append(bench.table.group[test_rows])
         if bench.p_true is not None:
@@ -106,8 +107,7 @@ def _kshot_point(model, bench, pools, tests, k, config) -> dict:
     hits, raters, groups = np.concatenate(hits), np.concatenate(raters), np.concatenate(groups)
     low, high = bootstrap_over_raters(hits, raters, seed=config.seed)
     point.update({"accuracy": float(hits.mean()), "accuracy_ci95": [low, high],
-                  "draws": draws, "log_loss": log_loss(np.concatenate(margins_all),
-                                                       np.zeros(sum(map(len, margins_all)), bool))})
+                  "draws": draws, "log_loss": log_loss(np.concatenate(margins_all), np.concatenate(ties))})
     per_rater = np.array([hits[raters == r].mean() for r in np.unique(raters)])
     point["worst_10pct_raters"] = float(np.sort(per_rater)[:max(1, len(per_rater) // 10)].mean())
     if np.any(groups != ""):

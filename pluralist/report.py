@@ -33,6 +33,10 @@ def markdown_summary(results: dict) -> str:
     fmt = lambda v: "n/a" if v is None else f"{v:.3f}"
     for position, family in enumerate(ranking(results), start=1):
         seen = results[family]["seen"]
+        if "accuracy" not in seen:
+            lines.append(f"| {position} | {family} | n/a | - | {fmt(kshot_at(results[family], 0))} | "
+                         f"{fmt(kshot_at(results[family], 5))} | {fmt(kshot_at(results[family], 20))} | - | - |")
+            continue
         worst = seen.get("worst_group")
         worst_text = f"{worst} {seen['per_group_accuracy'][worst]:.3f}" if worst else "-"
         bayes = f"{100 * seen['fraction_of_bayes']:.1f}%" if "fraction_of_bayes" in seen else "-"
@@ -58,9 +62,10 @@ def write_report(out_dir: Path, meta: dict, results: dict) -> Path:
 
 
 def _figures(results: dict, meta: dict) -> dict[str, bytes]:
+    with_seen = {f: r for f, r in results.items() if "accuracy" in r["seen"]}
     figures = {"kshot": plots.kshot_curves(results),
-               "reliability": plots.reliability_diagrams(results),
-               "per_rater": plots.per_rater_histograms(results)}
+               "reliability": plots.reliability_diagrams(with_seen),
+               "per_rater": plots.per_rater_histograms(with_seen)}
     groups = meta.get("seen_rater_groups")
     for family in ranking(results):
         profiles = results[family].get("rater_profiles")

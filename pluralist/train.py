@@ -40,8 +40,9 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)
 
 
-def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig = TrainConfig()
-        ) -> TrainResult:
+def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig = TrainConfig(),
+        noise=None) -> TrainResult:
+    """`noise`: a label-noise strategy from `pluralist.noise` (None: labels taken as given)."""
     torch.manual_seed(config.seed)
     model.encoder_id, model.text_format = data.encoder_id, data.text_format
     rng = np.random.default_rng(config.seed)
@@ -53,7 +54,10 @@ def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig 
     with _Progress(config.progress, config.epochs, model.family) as progress:
         for epoch in range(config.epochs):
             model.e_step(data, train_rows)
-            train_loss = _epoch(model, data, rng.permutation(train_rows), optimizer, config.batch_size)
+            if noise is not None:
+                noise.e_step(model, data, train_rows)
+            train_loss = _epoch(model, data, rng.permutation(train_rows), optimizer,
+                                config.batch_size, noise)
             val = evaluate_rows(model, data, val_rows)
             history.append({"epoch": epoch + 1, "train_loss": train_loss, **val})
             progress.update(epoch + 1, train_loss, val)
@@ -71,11 +75,16 @@ def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig 
                        time.perf_counter() - started, history)
 
 
-def _epoch(model, data, rows, optimizer, batch_size) -> float:
+def _epoch(model, data, rows, optimizer, batch_size, noise) -> float:
+    from .noise import with_label_weights
+
     model.train()
     total, count = 0.0, 0
     for start in range(0, len(rows), batch_size):
-        batch = data.batch(rows[start:start + batch_size])
+        picked = rows[start:start + batch_size]
+        batch = data.batch(picked)
+        if noise is not None:
+            batch = with_label_weights(batch, *noise.label_weights(picked))
         loss = model.loss(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
