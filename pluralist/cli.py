@@ -178,6 +178,20 @@ def embed(file, rater_column, kind, encoder, text_format, cache_dir):
                f"{stats.embedded} embedded in {stats.seconds:.1f}s ({rate})")
 
 
+_noise_options = [
+    click.option("--noise", type=click.Choice(["none", "label-smoothing", "unbiased", "em", "peer-review"]),
+                 default="none", show_default=True, help="How to treat possibly flipped labels."),
+    click.option("--noise-rate", default=0.0, show_default=True,
+                 help="Known flip rate (label-smoothing, unbiased), or the share peer review drops."),
+]
+
+
+def noise_options(func):
+    for option in reversed(_noise_options):
+        func = option(func)
+    return func
+
+
 def _parse_options(pairs: tuple[str, ...]) -> dict:
     options = {}
     for pair in pairs:
@@ -207,9 +221,10 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
 @click.option("--batch-size", default=512, show_default=True)
 @click.option("--lr", default=1e-2, show_default=True)
 @click.option("--seed", default=0, show_default=True)
+@noise_options
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
 def train(file, family, out, rater_column, kind, encoder, text_format, rank, options, epochs,
-          batch_size, lr, seed, cache_dir):
+          batch_size, lr, seed, noise, noise_rate, cache_dir):
     """Train a reward model of one family on FILE and save it to --out."""
     from .pipeline import family_options, train_and_save
     from .train import TrainConfig
@@ -218,13 +233,16 @@ def train(file, family, out, rater_column, kind, encoder, text_format, rank, opt
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=True)
     model, summary = train_and_save(_read(file, kind, rater_column), family, Path(out),
                                     encoder_name=encoder, text_format=text_format, options=opts,
-                                    config=config, cache_dir=cache_dir)
+                                    config=config, cache_dir=cache_dir, noise=noise,
+                                    noise_rate=noise_rate)
     result = summary["train"]
     click.echo(f"{family}: validation accuracy {result['best_val_accuracy']:.3f} "
                f"(epoch {result['best_epoch']} of {result['epochs_run']}, {result['seconds']:.1f}s); "
                f"new-rater prior precision {summary['adapt_prior']['chosen']:g}")
     if summary["diagnostics"]:
         click.echo(f"diagnostics: {summary['diagnostics']}")
+    if result.get("noise") and "global_rate" in result["noise"]:
+        click.echo(f"estimated flip rate: {result['noise']['global_rate']:.3f} overall")
     click.echo(f"saved to {out}")
 
 
@@ -308,9 +326,10 @@ def _unseen(value: float):
 @click.option("--text-format", type=click.Choice(["response", "prompt+response"]), default="response")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--epochs", default=40, show_default=True)
+@noise_options
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
 def compare(file, families, out, rater_column, kind, unseen, test_fraction, shots, draws, truth,
-            encoder, text_format, seed, epochs, cache_dir):
+            encoder, text_format, seed, epochs, noise, noise_rate, cache_dir):
     """Train several families on the same split of FILE and report them side by side."""
     from rich.console import Console
 
@@ -330,6 +349,7 @@ def compare(file, families, out, rater_column, kind, unseen, test_fraction, shot
     bench = make_benchmark(table, split, encoder_name=encoder, text_format=text_format,
                            cache_dir=cache_dir, p_true=p_true)
     results, report = run_compare(bench, {n: {} for n in names}, Path(out), data_name=str(file),
+                                  noise=(noise, noise_rate),
                                   encoder_name=encoder, train_config=TrainConfig(seed=seed, epochs=epochs),
                                   eval_config=eval_config, console=Console(), command=_command_line())
     click.echo(markdown_summary(results))

@@ -71,6 +71,7 @@ def report_meta(bench: Benchmark, *, data_name: str, encoder_name: str, encoder_
 
 
 def run_compare(bench: Benchmark, families: dict[str, dict], out: Path, *, data_name: str,
+                noise: tuple[str, float] = ("none", 0.0),
                 encoder_name: str, train_config: TrainConfig, eval_config: EvalConfig,
                 console: Console, command: str) -> tuple[dict, Path]:
     def done(family, result):
@@ -79,7 +80,7 @@ def run_compare(bench: Benchmark, families: dict[str, dict], out: Path, *, data_
                       f"{kshot_at(result, 0):.3f}   k=20 {'n/a' if k20 is None else f'{k20:.3f}'}"
                       f"   ({result['train']['seconds']:.1f}s)")
 
-    results = compare(bench, families, train_config, eval_config, on_done=done)
+    results = compare(bench, families, train_config, eval_config, on_done=done, noise=noise)
     meta = report_meta(bench, data_name=data_name, encoder_name=encoder_name,
                        encoder_id=bench.data.encoder_id, train_config=train_config,
                        eval_config=eval_config, command=command)

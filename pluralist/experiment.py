@@ -129,12 +129,14 @@ def rater_profiles(model: PreferenceModel) -> list[list[float]] | None:
 
 
 def compare(bench: Benchmark, families: dict[str, dict], train_config: TrainConfig,
-            eval_config: EvalConfig = EvalConfig(), on_done=None) -> dict:
-    """Train each family on the same split and seeds; evaluate them the same way."""
+            eval_config: EvalConfig = EvalConfig(), on_done=None,
+            noise: tuple[str, float] = ("none", 0.0)) -> dict:
+    """Train each family on the same split and seeds (and label-noise strategy);
+    evaluate them the same way."""
     results = {}
     for family, options in families.items():
         model, trained, prior = train(bench.data, bench.split.train, family, options=options,
-                                      config=train_config)
+                                      config=train_config, noise=noise[0], noise_rate=noise[1])
         results[family] = {"options": options, "train": {k: v for k, v in asdict(trained).items()
                                                          if k != "history"},
                            "adapt_prior": prior, **evaluate_model(model, bench, eval_config)}

@@ -14,6 +14,11 @@ weighted likelihood, every family gets every strategy with no code of its own.
   correctness (as in LCPO): the E-step gives each comparison's posterior
   probability of being correctly labelled, the M-step trains with it as
   `keep` (and its complement as `flip`) and updates the rates.
+- peer-review: a peer model of the same family is trained alongside; in each
+  batch each model learns only from the comparisons its peer finds most
+  plausible (smallest loss), the kept share falling from all to 1 - RATE over
+  the first epochs (Collaborative Reward Modeling, after Co-teaching, Han et
+  al., 2018).
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .errors import ModelError
 from .models.data import Batch, PreferenceData
 
-NOISE_METHODS = ("none", "label-smoothing", "unbiased", "em")
+NOISE_METHODS = ("none", "label-smoothing", "unbiased", "em", "peer-review")
 
 
 def with_label_weights(batch: Batch, keep: torch.Tensor, flip: torch.Tensor) -> Batch:
@@ -48,9 +54,9 @@ class FixedRate:
 
     def __post_init__(self):
         if not 0 <= self.rate < 0.5:
-            raise ValueError("a flip rate must be in [0, 0.5)")
+            raise ModelError(f"a flip rate must be in [0, 0.5), got {self.rate}")
 
-    def label_weights(self, rows: np.ndarray):
+    def label_weights(self, model, rows: np.ndarray, batch: Batch):
         n = len(rows)
         if self.method == "label-smoothing":
             keep, flip = 1 - self.rate, self.rate
@@ -82,7 +88,7 @@ class EMRates:
         self.correct = np.ones(self.n_rows)
         self.rater_rates = np.full(self.n_raters, self.global_rate)
 
-    def label_weights(self, rows: np.ndarray):
+    def label_weights(self, model, rows: np.ndarray, batch: Batch):
         c = torch.from_numpy(self.correct[rows]).float()
         return c, 1 - c
 
@@ -114,6 +120,53 @@ class EMRates:
                 "rater_rates": self.rater_rates.round(4).tolist()}
 
 
+class PeerReview:
+    """Two models of one family, each taught by the other's choice of plausible labels."""
+
+    def __init__(self, peer, rate: float, *, ramp_epochs: int = 5, lr: float = 1e-2):
+        self.peer, self.rate, self.ramp_epochs = peer, rate, ramp_epochs
+        self.optimizer = torch.optim.AdamW(peer.parameters(), lr=lr, weight_decay=0.0)
+        self.epoch, self.kept_flags = 0, {}
+
+    @property
+    def keep_share(self) -> float:
+        return 1.0 - self.rate * min(self.epoch / self.ramp_epochs, 1.0)
+
+    def e_step(self, model, data: PreferenceData, rows) -> None:
+        if self.epoch == 0:
+            self.peer.prepare(data, rows)
+        self.peer.e_step(data, rows)
+        self.epoch += 1
+
+    def label_weights(self, model, rows: np.ndarray, batch: Batch):
+        with torch.no_grad():
+            model_plausible = self._plausible(model, batch)
+            peer_plausible = self._plausible(self.peer, batch)
+        self._train_peer(batch, model_plausible)
+        self.kept_flags.update(zip(rows.tolist(), peer_plausible.tolist()))
+        keep = peer_plausible.float()
+        return keep, torch.zeros_like(keep)
+
+    def _plausible(self, model, batch: Batch) -> torch.Tensor:
+        """(B,) bool: the keep_share of comparisons with the highest log-probability."""
+        log_prob = model.log_prob(batch)
+        n_keep = max(1, int(round(self.keep_share * len(batch))))
+        kept = torch.zeros(len(batch), dtype=torch.bool)
+        kept[torch.topk(log_prob, n_keep).indices] = True
+        return kept
+
+    def _train_peer(self, batch: Batch, kept: torch.Tensor) -> None:
+        self.peer.train()
+        weighted = with_label_weights(batch, kept.float(), torch.zeros(len(batch)))
+        loss = self.peer.loss(weighted)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+
+    def report(self) -> dict:
+        return {"method": "peer-review", "rate": self.rate, "final_keep_share": self.keep_share}
+
+
 def _log_probs(model, data: PreferenceData, rows: np.ndarray) -> np.ndarray:
     model.eval()
     out = [model.log_prob(data.batch(rows[i:i + 8192])) for i in range(0, len(rows), 8192)]
@@ -121,11 +174,19 @@ def _log_probs(model, data: PreferenceData, rows: np.ndarray) -> np.ndarray:
     return torch.cat(out).double().numpy()
 
 
-def make_noise(method: str, rate: float, data: PreferenceData):
+def make_noise(method: str, rate: float, data: PreferenceData, model=None):
+    """The strategy for `method`; peer review builds a peer like `model` (another seed)."""
     if method == "none":
         return None
+    if method == "peer-review":
+        from .models import build_model
+
+        torch.manual_seed(torch.initial_seed() + 1)
+        peer = build_model(model.family, dim=model.dim, raters=model.raters,
+                           **{k: getattr(model.config, k) for k in model.config.__dataclass_fields__})
+        return PeerReview(peer, rate if rate > 0 else 0.2)
     if method in ("label-smoothing", "unbiased"):
         return FixedRate(method, rate)
     if method == "em":
         return EMRates(len(data), len(data.raters))
-    raise ValueError(f"unknown noise method {method!r}; choose from {NOISE_METHODS}")
+    raise ModelError(f"unknown noise method {method!r}; choose from {', '.join(NOISE_METHODS)}")

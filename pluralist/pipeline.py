@@ -37,21 +37,27 @@ def family_options(family: str, rank: int | None, options: dict) -> dict:
 
 
 def train(data: PreferenceData, rows, family: str, *, options: dict | None = None,
-          config: TrainConfig = TrainConfig()) -> tuple[PreferenceModel, TrainResult, dict]:
-    """Build, fit, then choose the new-rater prior on the training raters."""
+          config: TrainConfig = TrainConfig(), noise: str = "none", noise_rate: float = 0.0
+          ) -> tuple[PreferenceModel, TrainResult, dict]:
+    """Build, fit (with a label-noise strategy when asked), then choose the new-rater prior."""
+    from .noise import make_noise
+
     torch.manual_seed(config.seed)
     model = build_model(family, dim=data.dim, raters=data.raters, **(options or {}))
-    result = fit(model, data, np.asarray(rows), config)
+    strategy = make_noise(noise, noise_rate, data, model)
+    result = fit(model, data, np.asarray(rows), config, noise=strategy)
     prior = choose_adapt_prior(model, data, rows, seed=config.seed)
     return model, result, prior
 
 
 def train_and_save(table: ComparisonTable, family: str, out: Path, *, encoder_name: str,
-                   text_format: str, options: dict, config: TrainConfig, cache_dir=None):
+                   text_format: str, options: dict, config: TrainConfig, cache_dir=None,
+                   noise: str = "none", noise_rate: float = 0.0):
     emb = embed(table, encoder_name, text_format=text_format, cache_dir=cache_dir,
                 progress=config.progress)
     data = PreferenceData.from_table(table, emb)
-    model, result, prior = train(data, np.arange(len(table)), family, options=options, config=config)
+    model, result, prior = train(data, np.arange(len(table)), family, options=options,
+                                 config=config, noise=noise, noise_rate=noise_rate)
     summary = {"encoder": encoder_name, "train": {k: v for k, v in asdict(result).items()
                                                   if k != "history"},
                "adapt_prior": prior, "diagnostics": model.diagnostics(),

@@ -38,6 +38,7 @@ class TrainResult:
     best_val_log_loss: float
     seconds: float
     history: list[dict] = field(default_factory=list)
+    noise: dict | None = None   # what the label-noise strategy learned (e.g. flip rates)
 
 
 def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig = TrainConfig(),
@@ -72,7 +73,8 @@ def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig 
     model.load_state_dict(best_state)
     model.finalize(data, train_rows)
     return TrainResult(len(history), best["epoch"], best["accuracy"], best["log_loss"],
-                       time.perf_counter() - started, history)
+                       time.perf_counter() - started, history,
+                       noise.report() if noise is not None else None)
 
 
 def _epoch(model, data, rows, optimizer, batch_size, noise) -> float:
@@ -84,7 +86,7 @@ def _epoch(model, data, rows, optimizer, batch_size, noise) -> float:
         picked = rows[start:start + batch_size]
         batch = data.batch(picked)
         if noise is not None:
-            batch = with_label_weights(batch, *noise.label_weights(picked))
+            batch = with_label_weights(batch, *noise.label_weights(model, picked, batch))
         loss = model.loss(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

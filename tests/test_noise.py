@@ -11,7 +11,7 @@ from pluralist.noise import EMRates, FixedRate, with_label_weights
 @pytest.mark.parametrize("rate", [0.0, 0.1, 0.25, 0.45])
 def test_unbiased_loss_in_expectation_equals_the_clean_loss(rate):
     margin = torch.linspace(-6, 6, 49)
-    keep, flip = FixedRate("unbiased", rate).label_weights(np.arange(49))
+    keep, flip = FixedRate("unbiased", rate).label_weights(None, np.arange(49), None)
     unbiased = lambda d: -(keep * F.logsigmoid(d) + flip * F.logsigmoid(-d))
     # observed label correct with probability 1 - rate, reversed with probability rate
     expected = (1 - rate) * unbiased(margin) + rate * unbiased(-margin)
@@ -21,14 +21,16 @@ def test_unbiased_loss_in_expectation_equals_the_clean_loss(rate):
 
 
 def test_label_smoothing_weights_and_weighted_batch():
-    keep, flip = FixedRate("label-smoothing", 0.2).label_weights(np.arange(3))
+    keep, flip = FixedRate("label-smoothing", 0.2).label_weights(None, np.arange(3), None)
     assert torch.allclose(keep, torch.full((3,), 0.8)) and torch.allclose(flip, torch.full((3,), 0.2))
     data = PreferenceData.from_arrays(np.eye(4), [0, 1, 2], [1, 2, 3], [0, 0, 0])
     batch = with_label_weights(data.batch([0, 1, 2]), keep, flip)
     assert len(batch) == 6
     assert torch.equal(batch.chosen[3:], data.batch([0, 1, 2]).rejected)
     assert torch.allclose(batch.weight, torch.tensor([0.8] * 3 + [0.2] * 3))
-    with pytest.raises(ValueError):
+    from pluralist.errors import ModelError
+
+    with pytest.raises(ModelError, match="flip rate"):
         FixedRate("unbiased", 0.5)
 
 
@@ -62,3 +64,56 @@ def _oracle(p_observed):
     model = types.SimpleNamespace(eval=lambda: None, train=lambda: None)
     model.log_prob = lambda batch: torch.log(p[batch.chosen[:, 0].long()])
     return model
+
+
+def test_peer_review_keeps_a_cleaner_subset_than_random_selection():
+    from pluralist.models import build_model
+    from pluralist.noise import make_noise
+    from pluralist.train import TrainConfig, fit
+
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((300, 12))
+    utility = vectors @ (2.0 * rng.standard_normal(12))
+    n = 6000
+    a, b = rng.integers(300, size=n), rng.integers(300, size=n)
+    b = np.where(a == b, (b + 1) % 300, b)
+    a_wins = utility[a] > utility[b]                      # clean, decisive labels
+    flipped = rng.random(n) < 0.3                          # planted flips
+    observed = a_wins ^ flipped
+    data = PreferenceData.from_arrays(vectors, np.where(observed, a, b), np.where(observed, b, a),
+                                      np.zeros(n, int))
+    torch.manual_seed(0)
+    model = build_model("bt", dim=12, raters=data.raters)
+    noise = make_noise("peer-review", 0.3, data, model)
+    fit(model, data, np.arange(n), TrainConfig(epochs=12, batch_size=256, patience=20), noise=noise)
+    kept = np.array([row for row, keep in noise.kept_flags.items() if keep])
+    assert len(kept) < 0.85 * n                                   # it did select
+    assert flipped[kept].mean() < 0.5 * flipped.mean()           # far cleaner than the 30% at random
+
+
+def test_a_reversed_rater_is_flagged_and_a_consistent_minority_is_not():
+    from pluralist.models import build_model
+    from pluralist.reliability import rater_reliability
+    from pluralist.train import TrainConfig, fit
+
+    rng = np.random.default_rng(7)
+    dim, items = 6, 400
+    vectors = rng.standard_normal((items, dim))
+    consensus = np.array([3.0, 0, 0, 0, 0, 0])
+    taste = np.array([0, 2.0, 0, 0, 0, 0])
+    # 40 majority raters (+taste), 6 minority raters (-taste), one reversed rater
+    weights = [consensus + taste] * 40 + [consensus - taste] * 6 + [-(consensus + taste)]
+    utilities = np.array(weights) @ vectors.T
+    from .simulate import Simulation
+
+    sim = Simulation(vectors, utilities, per_rater=120, seed=7)
+    data = sim.data()
+    torch.manual_seed(0)
+    model = build_model("lowrank", dim=dim, raters=data.raters, rank=2)
+    fit(model, data, np.arange(len(sim.rater)), TrainConfig(epochs=30, batch_size=256, lr=0.05))
+    report = rater_reliability(model, data, {f"r{r}": sim.rows([r]) for r in range(47)})
+    assert report["flagged"]["adversarial"] == ["r46"]
+    minority = [report["raters"][f"r{r}"] for r in range(40, 46)]
+    assert all(not m["flags"] for m in minority)
+    assert report["raters"]["r46"]["flip_rate"] > 0.8
+    assert np.mean([report["raters"][f"r{r}"]["flip_rate"] for r in range(40)]) < 0.15

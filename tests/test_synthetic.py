@@ -54,3 +54,12 @@ def test_noise_and_adversarial_raters_lower_label_quality():
     truth = adv.truth()
     assert sum(r["adversarial"] for r in truth["raters"]) == 12
     assert len(truth["p_chosen"]) == len(adv.table)
+
+
+def test_flipped_labels_are_recorded_and_match_the_noise_rate():
+    bench = generate(SynthConfig(**{**SMALL.__dict__, "noise": 0.2}))
+    assert abs(bench.flipped.mean() - 0.2) < 0.03
+    adv = generate(SynthConfig(**{**SMALL.__dict__, "adversarial": 0.2}))
+    rater_index = {r: i for i, r in enumerate(adv.rater_ids)}
+    rows_adv = adv.adversarial[[rater_index[r] for r in adv.table.rater]]
+    assert np.array_equal(adv.flipped, rows_adv)

@@ -59,6 +59,7 @@ class SyntheticBenchmark:
     rater_groups: list[str]           # (R,)
     adversarial: np.ndarray           # (R,) bool
     p_chosen: np.ndarray              # (N,) true probability of the recorded label
+    flipped: np.ndarray               # (N,) bool: the recorded label reverses the rater's choice
 
     def bayes_accuracy(self, rows=None) -> float:
         """Expected accuracy of the best possible predictor (it knows every rater)."""
@@ -76,6 +77,7 @@ class SyntheticBenchmark:
                                              self.rater_weights, self.adversarial)],
             "texts": [{"text": t, "attributes": a.tolist()} for t, a in zip(self.texts, self.attributes)],
             "p_chosen": dict(zip(self.table.id.tolist(), self.p_chosen.round(6).tolist())),
+            "flipped": self.table.id[self.flipped].tolist(),
             "bayes_accuracy": self.bayes_accuracy(),
         }
 
@@ -111,10 +113,12 @@ def _compare(config, rng, topics, per_topic, texts, attributes, ids, weights, gr
     second = (first + 1 + rng.integers(sizes[topic] - 1)) % sizes[topic]     # never equal
     a, b = offsets[topic] + first, offsets[topic] + second
     margin = np.einsum("na,na->n", weights[rater], attributes[a] - attributes[b])
-    p_a = 1.0 / (1.0 + np.exp(-margin))
-    p_a = (1 - config.noise) * p_a + config.noise * (1 - p_a)
+    p_clean = 1.0 / (1.0 + np.exp(-margin))
+    clean_a_wins = rng.random(rater.size) < p_clean                       # the rater's true choice
+    flipped = (rng.random(rater.size) < config.noise) ^ adversarial[rater]  # what reached the data
+    a_wins = clean_a_wins ^ flipped
+    p_a = (1 - config.noise) * p_clean + config.noise * (1 - p_clean)
     p_a = np.where(adversarial[rater], 1 - p_a, p_a)
-    a_wins = rng.random(rater.size) < p_a
     chosen, rejected = np.where(a_wins, a, b), np.where(a_wins, b, a)
     texts_arr = np.array(texts, dtype=object)
     table = ComparisonTable.from_columns(
@@ -122,7 +126,7 @@ def _compare(config, rng, topics, per_topic, texts, attributes, ids, weights, gr
         chosen=texts_arr[chosen], rejected=texts_arr[rejected],
         group=[groups[r] for r in rater], id=[f"c{i:06d}" for i in range(rater.size)])
     return SyntheticBenchmark(config, table, texts, attributes, ids, weights, groups,
-                              adversarial, np.where(a_wins, p_a, 1 - p_a))
+                              adversarial, np.where(a_wins, p_a, 1 - p_a), flipped)
 
 
 def _responses(topic: Topic, count: int, rng: np.random.Generator) -> list[tuple[str, tuple]]:
