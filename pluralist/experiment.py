@@ -19,6 +19,7 @@ from .data.table import ComparisonTable
 from .evaluate import TIE_RULE, bootstrap_over_raters, correct, log_loss, per_group_mean, summarize
 from .models import LinearRaterModel, PreferenceData, PreferenceModel
 from .pipeline import train
+from .reliability import rater_reliability
 from .train import TrainConfig
 
 SHOTS = (0, 1, 2, 5, 10, 20, 50)
@@ -56,6 +57,9 @@ def evaluate_model(model: PreferenceModel, bench: Benchmark, config: EvalConfig 
               "unseen_kshot": kshot_curve(model, bench, config),
               "diagnostics": model.diagnostics(), "accuracy_rule": TIE_RULE}
     result["rater_profiles"] = rater_profiles(model)
+    seen_rows = np.concatenate([split.train, split.seen_test])
+    result["reliability"] = rater_reliability(model, bench.data, _by_rater(table, seen_rows),
+                                              seed=config.seed)
     return result
 
 

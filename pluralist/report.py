@@ -116,6 +116,27 @@ def _group_table(results: dict, order: list[str]) -> str:
     return _table(rows, ["family"] + [f"{g} (seen / unseen k=20)" for g in groups] + ["worst group (seen)"])
 
 
+def _reliability_section(results: dict, order: list[str]) -> str:
+    rows = []
+    for family in order:
+        rel = results[family].get("reliability")
+        if not rel or not rel["raters"]:
+            continue
+        rates = [v["flip_rate"] for v in rel["raters"].values()]
+        flagged = ", ".join(
+            f"{r} ({rel['raters'][r]['flip_rate']:.2f} [{rel['raters'][r]['flip_rate_interval90'][0]:.2f}, "
+            f"{rel['raters'][r]['flip_rate_interval90'][1]:.2f}])"
+            for r in rel["flagged"]["adversarial"][:12]) or "none"
+        rows.append([family, len(rel["raters"]), f"{sum(rates) / len(rates):.3f}",
+                     len(rel["flagged"]["adversarial"]), len(rel["flagged"]["random"]), flagged])
+    if not rows:
+        return "<p>Not assessed: no seen rater had enough comparisons on which the population is confident.</p>"
+    rule = next(results[f]["reliability"] for f in order if results[f].get("reliability"))
+    return (f"<p>{html.escape(rule['rule'])}. Position bias: {html.escape(rule['position_bias'])}.</p>"
+            + _table(rows, ["family", "raters assessed", "mean estimated flip rate", "adversarial",
+                            "random", "adversarial raters: flip rate [90% interval]"]))
+
+
 def _html(meta: dict, results: dict, order: list[str], summary: str, figures: dict) -> str:
     setup = _table([[k, json.dumps(v) if isinstance(v, (dict, list)) else v]
                     for k, v in meta.items() if k != "seen_rater_groups"], ["setting", "value"])
@@ -144,6 +165,7 @@ Accuracy rule: {rule}.</p><pre>{html.escape(summary)}</pre><ul>{notes}</ul></sec
 <section id="calibration"><h2>Calibration</h2>{_img(figures["reliability"], "reliability diagrams")}</section>
 <section id="raters"><h2>Per-rater accuracy</h2>{_img(figures["per_rater"], "per-rater accuracy histograms")}</section>
 <section id="rater-map"><h2>Map of raters</h2>{rater_map}</section>
+<section id="reliability"><h2>Rater reliability</h2>{_reliability_section(results, order)}</section>
 <section id="diagnostics"><h2>Models</h2>{diagnostics}</section>
 <section id="reproduce"><h2>Reproduce</h2><pre>{html.escape(meta.get("command", ""))}</pre></section>
 </body></html>

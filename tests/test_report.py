@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from pluralist.cli import cli
 
 SECTIONS = ("summary", "setup", "kshot", "groups", "calibration", "raters", "rater-map",
-            "diagnostics", "reproduce")
+            "reliability", "diagnostics", "reproduce")
 
 
 def run(*args):
