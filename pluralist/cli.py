@@ -331,27 +331,17 @@ def _unseen(value: float):
 def compare(file, families, out, rater_column, kind, unseen, test_fraction, shots, draws, truth,
             encoder, text_format, seed, epochs, noise, noise_rate, cache_dir):
     """Train several families on the same split of FILE and report them side by side."""
-    from rich.console import Console
-
-    from .data import split_raters
-    from .demo import load_truth, make_benchmark, run_compare, truth_path_for
-    from .models import get_family
+    from .demo import compare_file
     from .report import markdown_summary
     from .train import TrainConfig
 
     names = [f.strip() for f in families.split(",") if f.strip()]
-    for name in names:
-        get_family(name)
-    eval_config = _eval_config(shots, draws, seed)
-    table = _read(file, kind, rater_column)
-    split = split_raters(table, unseen=_unseen(unseen), test_fraction=test_fraction, seed=seed)
-    p_true = load_truth(table, Path(truth) if truth else truth_path_for(Path(file)))
-    bench = make_benchmark(table, split, encoder_name=encoder, text_format=text_format,
-                           cache_dir=cache_dir, p_true=p_true)
-    results, report = run_compare(bench, {n: {} for n in names}, Path(out), data_name=str(file),
-                                  noise=(noise, noise_rate),
-                                  encoder_name=encoder, train_config=TrainConfig(seed=seed, epochs=epochs),
-                                  eval_config=eval_config, console=Console(), command=_command_line())
+    results, report = compare_file(
+        _read(file, kind, rater_column), names, Path(out), data_name=file,
+        split=dict(unseen=_unseen(unseen), test_fraction=test_fraction, seed=seed), truth=truth,
+        encoder_name=encoder, text_format=text_format, train_config=TrainConfig(seed=seed, epochs=epochs),
+        eval_config=_eval_config(shots, draws, seed), noise=(noise, noise_rate), cache_dir=cache_dir,
+        command=_command_line())
     click.echo(markdown_summary(results))
     click.echo(f"report: {report}")
 
@@ -369,34 +359,14 @@ def compare(file, families, out, rater_column, kind, unseen, test_fraction, shot
 def evaluate(model_dir, file, out, rater_column, kind, shots, draws, truth, seed, cache_dir):
     """Evaluate a trained model on FILE, held-out data: raters the model knows are
     seen raters, every other rater is a new one (adapted on k, tested on the rest)."""
-    from rich.console import Console
+    from .demo import run_eval
+    from .report import markdown_summary
 
-    from .data.split import split_known
-    from .demo import load_truth, truth_path_for
-    from .experiment import Benchmark, evaluate_model
-    from .models import PreferenceData
-    from .pipeline import embed, load_with_encoder
-    from .report import markdown_summary, write_report
-    from .demo import report_meta
-    from .train import TrainConfig
-
-    model, encoder_name = load_with_encoder(model_dir)
-    table = _read(file, kind, rater_column)
-    split = split_known(table, model.raters, seed=seed)
-    emb = embed(table, encoder_name, text_format=model.text_format, cache_dir=cache_dir, progress=True)
-    data = PreferenceData.from_table(table, emb, raters=model.raters)
-    p_true = load_truth(table, Path(truth) if truth else truth_path_for(Path(file)))
-    bench = Benchmark(table, data, split, p_true)
     eval_config = _eval_config(shots, draws, seed)
-    if not split.seen_test.size:
-        bench.notes.append("no rater of this file is known to the model: seen-rater metrics are absent")
-    result = {"options": {}, "train": {}, "adapt_prior": {"chosen": float(model.adapt_prior)},
-              **evaluate_model(model, bench, eval_config)}
-    meta = report_meta(bench, data_name=str(file), encoder_name=encoder_name,
-                       encoder_id=model.encoder_id, train_config=TrainConfig(), eval_config=eval_config,
-                       command=_command_line())
-    report = write_report(Path(out), meta, {model.family: result})
-    click.echo(markdown_summary({model.family: result}))
+    results, report = run_eval(model_dir, _read(file, kind, rater_column), Path(out), data_name=file,
+                               truth=truth, eval_config=eval_config, cache_dir=cache_dir,
+                               command=_command_line())
+    click.echo(markdown_summary(results))
     click.echo(f"report: {report}")
 
 

@@ -87,6 +87,46 @@ def run_compare(bench: Benchmark, families: dict[str, dict], out: Path, *, data_
     return results, write_report(out, meta, results)
 
 
+def compare_file(table: ComparisonTable, families: list[str], out: Path, *, data_name: str,
+                 split: dict, truth, encoder_name: str, text_format: str, train_config: TrainConfig,
+                 eval_config: EvalConfig, noise: tuple[str, float], cache_dir, command: str):
+    """`pluralist compare`: split, embed, train every family, evaluate, report."""
+    from .models import get_family
+
+    for name in families:
+        get_family(name)  # refuse unknown names before any work
+    split_ = split_raters(table, **split)
+    p_true = load_truth(table, Path(truth) if truth else truth_path_for(Path(data_name)))
+    bench = make_benchmark(table, split_, encoder_name=encoder_name, text_format=text_format,
+                           cache_dir=cache_dir, p_true=p_true)
+    return run_compare(bench, {n: {} for n in families}, out, data_name=str(data_name), noise=noise,
+                       encoder_name=encoder_name, train_config=train_config,
+                       eval_config=eval_config, console=Console(), command=command)
+
+
+def run_eval(model_dir, table: ComparisonTable, out: Path, *, data_name: str, truth,
+             eval_config: EvalConfig, cache_dir, command: str) -> tuple[dict, Path]:
+    """Evaluate a saved model on held-out data: raters it knows are seen, others new."""
+    from .data.split import split_known
+    from .pipeline import load_with_encoder
+
+    model, encoder_name = load_with_encoder(model_dir)
+    split = split_known(table, model.raters, seed=eval_config.seed)
+    emb = embed(table, encoder_name, text_format=model.text_format, cache_dir=cache_dir, progress=True)
+    data = PreferenceData.from_table(table, emb, raters=model.raters)
+    p_true = load_truth(table, Path(truth) if truth else truth_path_for(Path(data_name)))
+    bench = Benchmark(table, data, split, p_true)
+    if not split.seen_test.size:
+        bench.notes.append("no rater of this file is known to the model: seen-rater metrics are absent")
+    results = {model.family: {"options": {}, "train": {},
+                              "adapt_prior": {"chosen": float(model.adapt_prior)},
+                              **evaluate_model(model, bench, eval_config)}}
+    meta = report_meta(bench, data_name=str(data_name), encoder_name=encoder_name,
+                       encoder_id=model.encoder_id, train_config=TrainConfig(),
+                       eval_config=eval_config, command=command)
+    return results, write_report(out, meta, results)
+
+
 def run_demo(out: Path, *, encoder_name: str, seed: int, cache_dir, command: str) -> None:
     console, started = Console(), time.perf_counter()
     console.rule("[bold]pluralist demo")
