@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .adapt import choose_adapt_prior
+from .adapt import choose_adapt_prior, fit_population
 from .data.table import ComparisonTable
 from .encode import EmbeddingCache, embed_table, get_encoder
 from .encode.base import compose_text
@@ -46,6 +46,7 @@ def train(data: PreferenceData, rows, family: str, *, options: dict | None = Non
     model = build_model(family, dim=data.dim, raters=data.raters, **(options or {}))
     strategy = make_noise(noise, noise_rate, data, model)
     result = fit(model, data, np.asarray(rows), config, noise=strategy)
+    fit_population(model, data, rows, seed=config.seed)
     prior = choose_adapt_prior(model, data, rows, seed=config.seed)
     return model, result, prior
 

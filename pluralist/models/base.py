@@ -106,6 +106,14 @@ class LinearRaterModel(PreferenceModel):
 
     param_space: ClassVar[str] = "real"
 
+    def __init__(self, config: ModelConfig, *, dim: int, raters: tuple[str, ...]):
+        super().__init__(config, dim=dim, raters=raters)
+        k = getattr(config, self.rank_option) if self.rank_option else 0
+        # The population's parameters refitted on all comparisons pooled (see
+        # adapt.fit_population); empty flag = not fitted, use the family's default.
+        self.register_buffer("fitted_population", torch.zeros(k))
+        self.register_buffer("population_is_fitted", torch.tensor(False))
+
     def item_design(self, emb: torch.Tensor, prompt: torch.Tensor | None):
         """(offset (B,), X (B, K)) of single items; reward = offset + X theta."""
         raise NotImplementedError
@@ -114,8 +122,15 @@ class LinearRaterModel(PreferenceModel):
         """(B, K) rater parameters in the space where the margin is linear."""
         raise NotImplementedError
 
-    def population_theta(self) -> torch.Tensor:
+    def default_population_theta(self) -> torch.Tensor:
+        """The family's own idea of the population (e.g. zero offsets, mean simplex weights)."""
         raise NotImplementedError
+
+    def population_theta(self) -> torch.Tensor:
+        """Parameters for an unknown rater, and the prior mean for a new one."""
+        if bool(self.population_is_fitted):
+            return self.fitted_population
+        return self.default_population_theta()
 
     def pair_design(self, batch: Batch):
         off_c, x_c = self.item_design(batch.chosen, batch.prompt)

@@ -38,7 +38,7 @@ class BradleyTerry(LinearRaterModel):
     def theta(self, rater):
         return torch.zeros(len(rater), 0)
 
-    def population_theta(self):
+    def default_population_theta(self):
         return torch.zeros(0)
 
     def penalty(self):

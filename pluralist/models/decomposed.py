@@ -64,7 +64,7 @@ class Decomposed(LinearRaterModel):
         table = self.population_weights + self.rater_offsets
         return gather_rater(table, rater, self.population_theta())
 
-    def population_theta(self):
+    def default_population_theta(self):
         return self.population_weights
 
     def penalty(self):

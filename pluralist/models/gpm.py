@@ -65,7 +65,7 @@ class GeneralPreference(LinearRaterModel):
         table = F.softplus(self.block_weights + self.rater_offsets)
         return gather_rater(table, rater, self.population_theta())
 
-    def population_theta(self):
+    def default_population_theta(self):
         return F.softplus(self.block_weights)
 
     def penalty(self):

@@ -64,7 +64,7 @@ class IdealPoint(LinearRaterModel):
     def theta(self, rater):
         return gather_rater(F.softmax(self.rater_logits, -1), rater, self.population_theta())
 
-    def population_theta(self):
+    def default_population_theta(self):
         if not self.n_raters:
             return torch.full((self.config.prototypes,), 1.0 / self.config.prototypes)
         return F.softmax(self.rater_logits, -1).mean(0)

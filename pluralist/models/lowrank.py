@@ -57,7 +57,7 @@ class LowRank(LinearRaterModel):
         table = F.softmax(self.rater_weights, -1) if self.config.simplex else self.rater_weights
         return gather_rater(table, rater, self.population_theta())
 
-    def population_theta(self):
+    def default_population_theta(self):
         if self.config.simplex:
             return F.softmax(self.rater_weights, -1).mean(0) if self.n_raters \
                 else torch.full((self.config.rank,), 1.0 / self.config.rank)

@@ -100,7 +100,7 @@ class Variational(LinearRaterModel):
     def theta(self, rater):
         return gather_rater(self.rater_latent, rater, self.population_theta())
 
-    def population_theta(self):
+    def default_population_theta(self):
         return torch.zeros(self.config.latent)  # the prior mean
 
     @torch.no_grad()
