@@ -35,7 +35,7 @@ def clean_accuracy(model, bench, synth, rows) -> dict:
 
 def run_condition(synth, encoder: str, families, methods, true_rate: float) -> list[dict]:
     from pluralist.data import split_raters
-    from pluralist.demo import make_benchmark
+    from pluralist.jobs import make_benchmark
     from pluralist.experiment import _by_rater
     from pluralist.pipeline import train
     from pluralist.reliability import rater_reliability

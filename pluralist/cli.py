@@ -125,7 +125,7 @@ def data_convert(file, rater_column, kind, out):
 def data_synth(out, seed, raters, comparisons_per_rater, noise, adversarial):
     """Write the built-in pluralistic benchmark with its ground truth."""
     from .data import SynthConfig
-    from .demo import write_benchmark
+    from .jobs import write_benchmark
 
     config = SynthConfig(seed=seed, raters=raters, comparisons_per_rater=comparisons_per_rater,
                          noise=noise, adversarial=adversarial)
@@ -331,7 +331,7 @@ def _unseen(value: float):
 def compare(file, families, out, rater_column, kind, unseen, test_fraction, shots, draws, truth,
             encoder, text_format, seed, epochs, noise, noise_rate, cache_dir):
     """Train several families on the same split of FILE and report them side by side."""
-    from .demo import compare_file
+    from .jobs import compare_file
     from .report import markdown_summary
     from .train import TrainConfig
 
@@ -359,7 +359,7 @@ def compare(file, families, out, rater_column, kind, unseen, test_fraction, shot
 def evaluate(model_dir, file, out, rater_column, kind, shots, draws, truth, seed, cache_dir):
     """Evaluate a trained model on FILE, held-out data: raters the model knows are
     seen raters, every other rater is a new one (adapted on k, tested on the rest)."""
-    from .demo import run_eval
+    from .jobs import run_eval
     from .report import markdown_summary
 
     eval_config = _eval_config(shots, draws, seed)
@@ -377,7 +377,7 @@ def evaluate(model_dir, file, out, rater_column, kind, shots, draws, truth, seed
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
 def demo(out, encoder, seed, cache_dir):
     """The main job: benchmark -> embeddings -> models -> evaluation."""
-    from .demo import run_demo
+    from .jobs import run_demo
 
     run_demo(Path(out), encoder_name=encoder, seed=seed, cache_dir=cache_dir, command=_command_line())
 

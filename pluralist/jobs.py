@@ -1,4 +1,4 @@
-"""`pluralist demo` (the main job), `compare` and `eval` as library calls."""
+"""Multi-step jobs behind the CLI: `pluralist demo` (the main job), `compare` and `eval`."""
 
 from __future__ import annotations
 
