@@ -75,29 +75,34 @@ PRIOR_GRID = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
 POPULATION_SAMPLE = 50_000
 
 
-def fit_population(model, data, rows, *, seed: int = 0) -> None:
-    """Refit the population's rater parameters on every comparison pooled, shared parts
-    frozen: the best single rater the family can express. Unknown raters then get a
-    reward as good as the family allows for everyone at once, and new raters shrink
-    toward it. A no-op for families whose raters do not enter linearly."""
+def fit_population(model, data, rows, *, seed: int = 0) -> dict:
+    """Refit the population's rater parameters on comparisons pooled over raters, shared
+    parts frozen: the best single rater the family can express. It replaces the family's
+    default population only if it predicts held-back pooled comparisons better. A no-op
+    for families whose raters do not enter linearly."""
     import torch
 
     from .models import LinearRaterModel
 
     if not isinstance(model, LinearRaterModel) or model.fitted_population.numel() == 0:
-        return
-    rows = np.asarray(rows)
-    if len(rows) > POPULATION_SAMPLE:
-        rows = np.random.default_rng(seed).choice(rows, POPULATION_SAMPLE, replace=False)
-    batch = data.batch(rows)
+        return {}
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(np.asarray(rows))[:POPULATION_SAMPLE]
+    fit_rows, check_rows = rows[len(rows) // 5:], rows[: len(rows) // 5]
     with torch.no_grad():
-        offset, design = model.pair_design(batch)
-    theta = solve_linear_rater(offset.double().numpy(), design.double().numpy(), batch.tie.numpy(),
-                               batch.strength.double().numpy(),
-                               model.default_population_theta().detach().double().numpy(),
-                               1e-3, model.param_space)
-    model.fitted_population.copy_(torch.from_numpy(theta).float())
-    model.population_is_fitted.fill_(True)
+        offset, design = model.pair_design(data.batch(fit_rows))
+        check_offset, check_design = model.pair_design(data.batch(check_rows))
+    default = model.default_population_theta().detach().double().numpy()
+    refit = solve_linear_rater(offset.double().numpy(), design.double().numpy(),
+                               data.tie[fit_rows].numpy(), data.strength[fit_rows].double().numpy(),
+                               default, 1e-3, model.param_space)
+    score = lambda theta: float(((check_offset.double().numpy() + check_design.double().numpy() @ theta)
+                                 > 0).mean())
+    scores = {"default": score(default), "refit": score(refit)}
+    if scores["refit"] > scores["default"]:
+        model.fitted_population.copy_(torch.from_numpy(refit).float())
+        model.population_is_fitted.fill_(True)
+    return scores
 
 
 def adapted_margin(model, profile, batch):
