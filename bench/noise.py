@@ -36,7 +36,6 @@ def clean_accuracy(model, bench, synth, rows) -> dict:
 def run_condition(synth, encoder: str, families, methods, true_rate: float) -> list[dict]:
     from pluralist.data import split_raters
     from pluralist.jobs import make_benchmark
-    from pluralist.experiment import _by_rater
     from pluralist.pipeline import train
     from pluralist.reliability import rater_reliability
     from pluralist.train import TrainConfig
@@ -56,7 +55,7 @@ def run_condition(synth, encoder: str, families, methods, true_rate: float) -> l
             if method == "em":
                 row["em_flip_rate"] = result.noise["global_rate"]
             if adversarial and method == "none":
-                rel = rater_reliability(model, bench.data, _by_rater(synth.table, split.train))
+                rel = rater_reliability(model, bench.data, synth.table.rows_by_rater(split.train))
                 flagged = set(rel["flagged"]["adversarial"])
                 hits = len(flagged & adversarial)
                 row["adversarial_flag_precision"] = hits / len(flagged) if flagged else None

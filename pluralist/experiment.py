@@ -58,7 +58,7 @@ def evaluate_model(model: PreferenceModel, bench: Benchmark, config: EvalConfig 
               "diagnostics": model.diagnostics(), "accuracy_rule": TIE_RULE}
     result["rater_profiles"] = rater_profiles(model)
     seen_rows = np.concatenate([split.train, split.seen_test])
-    result["reliability"] = rater_reliability(model, bench.data, _by_rater(table, seen_rows),
+    result["reliability"] = rater_reliability(model, bench.data, table.rows_by_rater(seen_rows),
                                               seed=config.seed)
     return result
 
@@ -75,8 +75,8 @@ def _summary(model, bench, rows, seed) -> dict:
 def kshot_curve(model: PreferenceModel, bench: Benchmark, config: EvalConfig) -> list[dict]:
     """Accuracy of unseen raters after adapting on k of their pool, for each k."""
     table, split = bench.table, bench.split
-    pools = _by_rater(table, split.unseen_pool)
-    tests = _by_rater(table, split.unseen_test)
+    pools = table.rows_by_rater(split.unseen_pool)
+    tests = table.rows_by_rater(split.unseen_test)
     return [_kshot_point(model, bench, pools, tests, k, config) for k in config.shots]
 
 
@@ -147,10 +147,3 @@ def compare(bench: Benchmark, families: dict[str, dict], train_config: TrainConf
         if on_done:
             on_done(family, results[family])
     return results
-
-
-def _by_rater(table: ComparisonTable, rows) -> dict[str, np.ndarray]:
-    out: dict[str, list] = {}
-    for row in rows:
-        out.setdefault(table.rater[row], []).append(row)
-    return {r: np.array(v) for r, v in out.items()}

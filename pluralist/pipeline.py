@@ -83,7 +83,7 @@ def adapt_raters(model_dir, table: ComparisonTable, *, cache_dir=None) -> dict:
     emb = embed(table, encoder_name, text_format=model.text_format, cache_dir=cache_dir)
     data = PreferenceData.from_table(table, emb, raters=())
     profiles = {}
-    for rater, rows in zip(table.raters, _rows_per_rater(table)):
+    for rater, rows in table.rows_by_rater().items():
         profiles[rater] = asdict(model.adapt(data.batch(rows)))
     return {"model": str(model_dir), "family": model.family, "encoder_id": model.encoder_id,
             "profiles": profiles}
@@ -119,7 +119,3 @@ def _profile_for(profile_path, rater, model) -> RaterProfile | None:
         raise ModelError(f"{profile_path}: profile of rater {rater!r} is for family "
                          f"{profile.family!r}, the model is {model.family!r}")
     return profile
-
-
-def _rows_per_rater(table: ComparisonTable) -> list[np.ndarray]:
-    return [np.flatnonzero(table.rater == r) for r in table.raters]

@@ -45,7 +45,7 @@ def split_raters(table: ComparisonTable, *, unseen: float | int = 0.25, test_fra
                         "(at least one rater must stay seen)")
     unseen_set = set(rng.permutation(raters)[:n_unseen].tolist())
     parts = {"train": [], "seen_test": [], "unseen_pool": [], "unseen_test": []}
-    for rater, rows in _rows_by_rater(table).items():
+    for rater, rows in table.rows_by_rater().items():
         rows = rng.permutation(rows)
         if rater in unseen_set:
             cut = int(round(pool_fraction * len(rows)))
@@ -61,12 +61,6 @@ def split_raters(table: ComparisonTable, *, unseen: float | int = 0.25, test_fra
                  unseen_raters=tuple(sorted(unseen_set)), seed=seed)
 
 
-def _rows_by_rater(table: ComparisonTable) -> dict[str, np.ndarray]:
-    order = np.argsort(table.rater, kind="stable")
-    raters, starts = np.unique(table.rater[order], return_index=True)
-    return dict(zip(raters.tolist(), np.split(order, starts[1:])))
-
-
 def split_known(table: ComparisonTable, seen_raters, *, pool_fraction: float = 0.5,
                 seed: int = 0) -> Split:
     """For a separate test file: raters a model knows are seen (all their rows are test
@@ -74,7 +68,7 @@ def split_known(table: ComparisonTable, seen_raters, *, pool_fraction: float = 0
     rng = np.random.default_rng(seed)
     seen_set = set(seen_raters)
     parts = {"seen_test": [], "unseen_pool": [], "unseen_test": []}
-    for rater, rows in _rows_by_rater(table).items():
+    for rater, rows in table.rows_by_rater().items():
         if rater in seen_set:
             parts["seen_test"].append(rows)
             continue

@@ -80,6 +80,14 @@ class ComparisonTable:
         """Distinct response texts, in order of first appearance."""
         return list(dict.fromkeys(np.concatenate([self.chosen, self.rejected]).tolist()))
 
+    def rows_by_rater(self, rows=None) -> dict[str, np.ndarray]:
+        """rater -> its row indices (among `rows`, default all), in increasing order."""
+        rows = np.arange(len(self)) if rows is None else np.sort(np.asarray(rows, dtype=np.int64))
+        raters = self.rater[rows]
+        order = np.argsort(raters, kind="stable")
+        keys, starts = np.unique(raters[order], return_index=True)
+        return dict(zip(keys.tolist(), np.split(rows[order], starts[1:])))
+
     def deduplicate(self) -> "ComparisonTable":
         """Drop exact repeats of (rater, prompt, chosen, rejected, tie), keeping the first."""
         seen, keep = set(), []
