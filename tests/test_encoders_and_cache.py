@@ -73,9 +73,9 @@ def test_unknown_encoder_names_are_refused(tmp_path):
         get_encoder(f"hf:{tmp_path}")
 
 
-def test_bundled_minilm_matches_sentence_transformers_offline(monkeypatch):
+def test_bundled_minilm_exact_matches_sentence_transformers_offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    encoder = get_encoder("minilm")
+    encoder = get_encoder("minilm-exact")
     texts = ["The cat sat on the mat.", "A kitten rested on the rug.",
              "Quarterly revenue grew by four percent.", "", "bad \udcff bytes", "word " * 600]
     vectors = encoder.encode(texts)
@@ -97,3 +97,35 @@ def test_hf_encoder_pooling_changes_the_id():
     assert mean.id != last.id
     vectors = last.encode(["one", "two words here"])
     assert vectors.shape == (2, 384) and np.all(np.isfinite(vectors))
+
+
+VARIED = ["Hi.", "What is the capital of France?", "- buy milk\n- call mum\n1. **Step 1:** rest",
+          "Ha, and remember: my wallet and I are in a long-distance relationship! 😄",
+          "Regarding sleep, the recommended approach is as follows. " * 6,
+          "def f(x):\n    return x ** 2  # code, not prose", "Ünïcödé, 漢字 and emoji 🤖 mixed in",
+          "The mitochondria is the powerhouse of the cell, as everyone remembers from school."]
+
+
+def test_fast_minilm_stays_within_the_fidelity_bar():
+    fast, exact = get_encoder("minilm"), get_encoder("minilm-exact")
+    a, b = fast.encode(VARIED), exact.encode(VARIED)
+    cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cosine.min() >= 0.99 and cosine.mean() >= 0.999
+    if fast.precision != "fp32":
+        assert fast.id != exact.id   # different numerics never share cached vectors
+
+
+@pytest.mark.parametrize("name", ["minilm", "minilm-exact"])
+def test_bad_texts_give_finite_vectors_and_truncation_is_said_once(name, caplog):
+    import logging
+
+    from pluralist.encode.minilm import bundled_minilm
+
+    encoder = bundled_minilm(fast=name == "minilm")
+    encoder._warned_truncation = False
+    texts = ["", "   ", "word " * 2000, "broken \udcff\udcfe bytes", "\x00\x01 control"]
+    with caplog.at_level(logging.WARNING, logger="pluralist"):
+        vectors = encoder.encode(texts)
+        encoder.encode(["word " * 2000])
+    assert vectors.shape == (5, 384) and np.all(np.isfinite(vectors))
+    assert sum("truncated" in r.getMessage() for r in caplog.records) == 1

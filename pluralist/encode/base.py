@@ -36,11 +36,11 @@ def compose_text(prompt: str, response: str, text_format: str) -> str:
 
 
 def get_encoder(name: str) -> Encoder:
-    """'minilm' (bundled, default), 'hashing[:DIM]', or 'hf:PATH[:mean|last]'."""
-    if name == "minilm":
+    """'minilm' (bundled, fast), 'minilm-exact' (fp32), 'hashing[:DIM]', or 'hf:PATH[:mean|last]'."""
+    if name in ("minilm", "minilm-exact"):
         from .minilm import bundled_minilm
 
-        return bundled_minilm()
+        return bundled_minilm(fast=name == "minilm")
     if name == "hashing" or name.startswith("hashing:"):
         from .hashing import HashingEncoder
 
@@ -54,4 +54,5 @@ def get_encoder(name: str) -> Encoder:
         path, _, pooling = name[3:].rpartition(":") if name.endswith((":mean", ":last")) \
             else (name[3:], "", "mean")
         return TransformersEncoder(path, pooling=pooling)
-    raise EncoderError(f"unknown encoder {name!r}; use minilm, hashing[:DIM] or hf:PATH[:mean|last]")
+    raise EncoderError(f"unknown encoder {name!r}; use minilm, minilm-exact, hashing[:DIM] "
+                       "or hf:PATH[:mean|last]")

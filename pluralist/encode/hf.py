@@ -7,6 +7,7 @@ Last-layer features are what PAL (Chen et al., 2024) and LoRe (Bose et al.,
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from pathlib import Path
 
@@ -18,32 +19,45 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 POOLINGS = ("mean", "last")
+PRECISIONS = ("fp32", "bf16")
+log = logging.getLogger("pluralist")
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
 
 
 class TransformersEncoder:
-    """Batches are sorted by length so padding stays small (dynamic padding)."""
+    """Batches are sorted by length so padding stays small (dynamic padding).
+
+    precision "bf16" runs the transformer under CPU bfloat16 autocast (matrix
+    products in bf16, pooling and normalisation in fp32); its vectors differ
+    from fp32 ones, so it has its own id.
+    """
 
     def __init__(self, path: str | Path, *, pooling: str = "mean", normalize: bool = True,
-                 max_length: int = 512, batch_size: int = 32, name: str | None = None):
+                 max_length: int = 512, batch_size: int = 32, name: str | None = None,
+                 precision: str = "fp32"):
         self.path, self.pooling, self.normalize = Path(path), pooling, normalize
-        self.max_length, self.batch_size = max_length, batch_size
+        self.max_length, self.batch_size, self.precision = max_length, batch_size, precision
+        self._warned_truncation = False
         if pooling not in POOLINGS:
             raise EncoderError(f"unknown pooling {pooling!r}; choose from {POOLINGS}")
+        if precision not in PRECISIONS:
+            raise EncoderError(f"unknown precision {precision!r}; choose from {PRECISIONS}")
         if not (self.path / "config.json").is_file():
             raise EncoderError(f"{self.path}: not a local transformers model (no config.json)")
         self._tokenizer, self._model = _load(self.path)
         self.dim = int(self._model.config.hidden_size)
         self.max_length = min(max_length, self._tokenizer.model_max_length or max_length)
         label = name or f"hf:{self.path.name}"
-        self.id = f"{label}:{pooling}:{'norm' if normalize else 'raw'}:{_fingerprint(self.path)}"
+        suffix = "" if precision == "fp32" else f":{precision}"
+        self.id = f"{label}:{pooling}:{'norm' if normalize else 'raw'}{suffix}:{_fingerprint(self.path)}"
 
     def encode(self, texts: list[str]) -> np.ndarray:
         import torch
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")
-        with torch.inference_mode():
+        bf16 = self.precision == "bf16"
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             for start in range(0, len(texts), self.batch_size):
                 rows = order[start:start + self.batch_size]
                 out[rows] = self._encode_batch([_clean(texts[i]) for i in rows])
@@ -54,12 +68,21 @@ class TransformersEncoder:
 
         tokens = self._tokenizer(texts, padding=True, truncation=True,
                                  max_length=self.max_length, return_tensors="pt")
-        hidden = self._model(**tokens).last_hidden_state  # (B, T, H)
+        self._note_truncation(tokens)
+        hidden = self._model(**tokens).last_hidden_state.float()  # (B, T, H)
         mask = tokens["attention_mask"]                    # (B, T)
         pooled = _POOL[self.pooling](hidden, mask)         # (B, H)
         if self.normalize:
             pooled = torch.nn.functional.normalize(pooled, dim=-1)
         return pooled.float().numpy()
+
+
+    def _note_truncation(self, tokens) -> None:
+        """Say once per encoder that long texts are cut at the model's limit."""
+        if not self._warned_truncation and tokens["attention_mask"].shape[1] >= self.max_length:
+            self._warned_truncation = True
+            log.warning("%s: texts longer than %d tokens are truncated to that length",
+                        self.id, self.max_length)
 
 
 def _mean_pool(hidden, mask):
