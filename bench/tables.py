@@ -17,13 +17,25 @@ def load(name: str) -> dict | None:
 
 
 def encode_table(r: dict) -> str:
-    return "\n".join([
-        f"Encoding, `python bench/encode.py` ({r['texts']} benchmark responses of ~{r['mean_tokens']:.0f} "
-        f"tokens, median of {r['repeats']} runs):", "",
-        "| | texts/s |", "|---|---|",
-        f"| pluralist `minilm`, cold cache | {r['cold_texts_per_s_median']:.1f} |",
-        f"| pluralist `minilm`, cached re-run | {r['cached_texts_per_s_median']:,.0f} |",
-        f"| sentence-transformers `encode`, same model and texts | {r['sentence_transformers_texts_per_s_median']:.1f} |"])
+    speed, ratio, tokens = r["texts_per_s_median"], r["ratio_to_sentence_transformers"], r["mean_tokens"]
+    lines = [f"Encoding, `python bench/encode.py --accuracy` (texts/s, median of {r['repeats']} runs; "
+             "ratio to sentence-transformers in brackets):", "",
+             f"| | short (~{tokens['short']:.0f} tokens) | medium (~{tokens['medium']:.0f}) | "
+             f"long (~{tokens['long']:.0f}) | peak RSS MiB |", "|---|---|---|---|---|"]
+    for variant, row in speed.items():
+        cells = " | ".join(f"{row[k]:.1f} ({ratio[variant][k]:.2f}x)" for k in ("short", "medium", "long"))
+        lines.append(f"| {variant} | {cells} | {row['peak_rss_mib']} |")
+    f, c = r["fidelity"], r["cached_rerun"]
+    lines += ["", f"`minilm` against `minilm-exact` on {f['texts']} varied texts: cosine "
+              f"{f['cosine_min']:.5f} at worst, {f['cosine_mean']:.5f} on average. A cached re-run of "
+              f"{c['texts']} texts embedded {c['embedded']} ({c['texts_per_s']:,} texts/s)."]
+    if "accuracy" in r:
+        acc = r["accuracy"]
+        lines.append("Accuracy on the demo split with either encoder (seen / unseen k=20): " + "; ".join(
+            f"{family} {acc['minilm-exact'][family]['seen']:.3f} / {acc['minilm-exact'][family]['unseen_k20']:.3f} "
+            f"exact vs {acc['minilm'][family]['seen']:.3f} / {acc['minilm'][family]['unseen_k20']:.3f} fast"
+            for family in acc["minilm"]) + ".")
+    return "\n".join(lines)
 
 
 def train_table(r: dict) -> str:
