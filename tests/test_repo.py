@@ -9,3 +9,15 @@ def test_ci_runs_the_readme_test_command():
     assert len(commands) == 2 and commands[0].endswith("pluralist demo")
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert commands[1] in ci
+
+
+def test_readme_numbers_are_the_benchmark_results():
+    """Every table bench/tables.py renders from bench/results/*.json stands in the README."""
+    import subprocess
+    import sys
+
+    rendered = subprocess.run([sys.executable, str(ROOT / "bench" / "tables.py")], check=True,
+                              capture_output=True, text=True).stdout
+    readme = (ROOT / "README.md").read_text()
+    blocks = [b for b in rendered.strip().split("\n\n") if "no results yet" not in b]
+    assert blocks and all(block in readme for block in blocks)
