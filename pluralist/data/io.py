@@ -29,7 +29,7 @@ def detect_format(path: str | Path) -> str:
                         (".parquet", "parquet")):
         if name.endswith(suffix):
             return fmt
-    raise DataError(f"unknown file type (expected one of .jsonl .csv .parquet)", source=str(path))
+    raise DataError("unknown file type (expected one of .jsonl .csv .parquet)", source=str(path))
 
 
 def iter_records(path: str | Path) -> Iterator[Located]:
