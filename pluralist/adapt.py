@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, log_expit, softmax
 
+from .evaluate import correct
+
 NEWTON_STEPS = 25
 
 
@@ -96,8 +98,9 @@ def fit_population(model, data, rows, *, seed: int = 0) -> dict:
     refit = solve_linear_rater(offset.double().numpy(), design.double().numpy(),
                                data.tie[fit_rows].numpy(), data.strength[fit_rows].double().numpy(),
                                default, 1e-3, model.param_space)
-    score = lambda theta: float(((check_offset.double().numpy() + check_design.double().numpy() @ theta)
-                                 > 0).mean())
+    check_tie = data.tie[check_rows].numpy()
+    score = lambda theta: float(correct(check_offset.double().numpy() + check_design.double().numpy() @ theta,
+                                        check_tie).mean())
     scores = {"default": score(default), "refit": score(refit)}
     if scores["refit"] > scores["default"]:
         model.fitted_population.copy_(torch.from_numpy(refit).float())
@@ -141,6 +144,4 @@ def choose_adapt_prior(model, data, rows, *, shots=(5, 20), max_raters: int = 10
 def _held_out_accuracy(model, data, order, k) -> float:
     profile = model.adapt(data.batch(order[:k]))
     test = data.batch(order[k:])
-    margin = adapted_margin(model, profile, test).numpy()
-    correct = np.where(margin > 0, 1.0, np.where(margin == 0, 0.5, 0.0))
-    return float(np.where(test.tie.numpy(), 0.5, correct).mean())
+    return float(correct(adapted_margin(model, profile, test).numpy(), test.tie.numpy()).mean())

@@ -16,7 +16,8 @@ import torch
 from .adapt import adapted_margin
 from .data.split import Split
 from .data.table import ComparisonTable
-from .evaluate import TIE_RULE, bootstrap_over_raters, correct, log_loss, per_group_mean, summarize
+from .evaluate import (TIE_RULE, bootstrap_over_raters, correct, log_loss, per_group_mean, summarize,
+                       worst_fraction_mean)
 from .models import LinearRaterModel, PreferenceData, PreferenceModel
 from .pipeline import train
 from .reliability import rater_reliability
@@ -46,19 +47,18 @@ class Benchmark:
 @torch.no_grad()
 def margins(model: PreferenceModel, data: PreferenceData, rows) -> np.ndarray:
     model.eval()
-    out = [model.margin(data.batch(rows[i:i + 8192])) for i in range(0, len(rows), 8192)]
+    out = [model.margin(batch) for batch in data.batches(rows)]
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 
 def evaluate_model(model: PreferenceModel, bench: Benchmark, config: EvalConfig = EvalConfig()) -> dict:
     table, split = bench.table, bench.split
-    seen_rows = split.seen_test
-    result = {"seen": _summary(model, bench, seen_rows, config.seed),
+    result = {"seen": _summary(model, bench, split.seen_test, config.seed),
               "unseen_kshot": kshot_curve(model, bench, config),
               "diagnostics": model.diagnostics(), "accuracy_rule": TIE_RULE}
     result["rater_profiles"] = rater_profiles(model)
-    seen_rows = np.concatenate([split.train, split.seen_test])
-    result["reliability"] = rater_reliability(model, bench.data, table.rows_by_rater(seen_rows),
+    every_seen_row = np.concatenate([split.train, split.seen_test])
+    result["reliability"] = rater_reliability(model, bench.data, table.rows_by_rater(every_seen_row),
                                               seed=config.seed)
     return result
 
@@ -113,7 +113,7 @@ def _kshot_point(model, bench, pools, tests, k, config) -> dict:
     point.update({"accuracy": float(hits.mean()), "accuracy_ci95": [low, high],
                   "draws": draws, "log_loss": log_loss(np.concatenate(margins_all), np.concatenate(ties))})
     per_rater = np.array([hits[raters == r].mean() for r in np.unique(raters)])
-    point["worst_10pct_raters"] = float(np.sort(per_rater)[:max(1, len(per_rater) // 10)].mean())
+    point["worst_10pct_raters"] = worst_fraction_mean(per_rater)
     if np.any(groups != ""):
         point["per_group_accuracy"] = per_group_mean(hits, groups)
     if truth:

@@ -169,7 +169,7 @@ class PeerReview:
 
 def _log_probs(model, data: PreferenceData, rows: np.ndarray) -> np.ndarray:
     model.eval()
-    out = [model.log_prob(data.batch(rows[i:i + 8192])) for i in range(0, len(rows), 8192)]
+    out = [model.log_prob(batch) for batch in data.batches(rows)]
     model.train()
     return torch.cat(out).double().numpy()
 

@@ -96,18 +96,17 @@ def _epoch(model, data, rows, optimizer, batch_size, noise) -> float:
 
 
 @torch.no_grad()
-def evaluate_rows(model: PreferenceModel, data: PreferenceData, rows, batch_size: int = 8192) -> dict:
+def evaluate_rows(model: PreferenceModel, data: PreferenceData, rows) -> dict:
     """Accuracy (ties count one half) and mean log-loss of the model on these rows."""
+    from .evaluate import correct
+
     model.eval()
-    correct, log_loss, n = 0.0, 0.0, 0
-    for start in range(0, len(rows), batch_size):
-        batch = data.batch(rows[start:start + batch_size])
-        margin = model.margin(batch)
-        won = (margin > 0).float() + 0.5 * (margin == 0).float()
-        correct += float(torch.where(batch.tie, torch.full_like(won, 0.5), won).sum())
+    hits, log_loss, n = 0.0, 0.0, 0
+    for batch in data.batches(rows):
+        hits += float(correct(model.margin(batch).numpy(), batch.tie.numpy()).sum())
         log_loss -= float(model.log_prob(batch).sum())
         n += len(batch)
-    return {"accuracy": correct / max(n, 1), "log_loss": log_loss / max(n, 1)}
+    return {"accuracy": hits / max(n, 1), "log_loss": log_loss / max(n, 1)}
 
 
 def _validation_split(rows: np.ndarray, fraction: float, rng) -> tuple[np.ndarray, np.ndarray]:

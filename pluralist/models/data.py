@@ -12,6 +12,7 @@ from ..data.table import ComparisonTable
 from ..encode.embed import TableEmbeddings
 
 UNKNOWN_RATER = -1
+EVAL_BATCH = 8192  # rows per batch when nothing is trained: memory, not convergence, decides
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,6 +97,11 @@ class PreferenceData:
         return Batch(self.vectors[self.chosen[rows]], self.vectors[self.rejected[rows]],
                      self.prompt[rows], self.vectors, self.rater[rows], self.tie[rows],
                      self.strength[rows], self.weight[rows])
+
+    def batches(self, rows, size: int = EVAL_BATCH):
+        """The rows as consecutive batches of at most `size` (for passes without gradients)."""
+        for start in range(0, len(rows), size):
+            yield self.batch(rows[start:start + size])
 
     def rows_by_rater(self, rows) -> dict[int, np.ndarray]:
         rows = np.asarray(rows)

@@ -95,8 +95,7 @@ class Mixture(PreferenceModel):
         if self.config.router:
             return
         totals = torch.zeros(self.n_raters, self.config.components)
-        for start in range(0, len(rows), 8192):
-            batch = data.batch(rows[start:start + 8192])
+        for batch in data.batches(rows):
             known = batch.rater >= 0
             totals.index_add_(0, batch.rater[known], self.component_log_probs(batch)[known])
         self.membership.copy_(self._posterior(totals, torch.log(self.prior)))
