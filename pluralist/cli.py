@@ -52,18 +52,21 @@ def _read(path: str, kind: str, rater_column: str):
     return reader(path, rater_column=rater_column)
 
 
-_data_options = [
+def _option_group(*options):
+    """One decorator applying several click options, in the order written."""
+    def apply(func):
+        for option in reversed(options):
+            func = option(func)
+        return func
+    return apply
+
+
+data_options = _option_group(
     click.option("--rater-column", default="rater", show_default=True,
                  help="Column holding the rater id; without it a file is one population."),
     click.option("--kind", type=click.Choice(_KINDS), default="comparisons", show_default=True,
                  help="Pairwise comparisons, per-rater ratings, or per-rater rankings."),
-]
-
-
-def data_options(func):
-    for option in reversed(_data_options):
-        func = option(func)
-    return func
+)
 
 
 @cli.group(cls=_Group)
@@ -178,18 +181,12 @@ def embed(file, rater_column, kind, encoder, text_format, cache_dir):
                f"{stats.embedded} embedded in {stats.seconds:.1f}s ({rate})")
 
 
-_noise_options = [
+noise_options = _option_group(
     click.option("--noise", type=click.Choice(["none", "label-smoothing", "unbiased", "em", "peer-review"]),
                  default="none", show_default=True, help="How to treat possibly flipped labels."),
     click.option("--noise-rate", default=0.0, show_default=True,
                  help="Known flip rate (label-smoothing, unbiased), or the share peer review drops."),
-]
-
-
-def noise_options(func):
-    for option in reversed(_noise_options):
-        func = option(func)
-    return func
+)
 
 
 def _parse_options(pairs: tuple[str, ...]) -> dict:
@@ -281,23 +278,20 @@ def score(model_dir, responses, rater, prompt, profile, cache_dir):
         click.echo(f"{reward:+.4f}\t{response}")
 
 
-_split_options = [
+split_options = _option_group(
     click.option("--unseen", default=0.25, show_default=True,
                  help="Raters held out entirely: a fraction (< 1) or a count."),
     click.option("--test-fraction", default=0.2, show_default=True,
                  help="Share of each seen rater's comparisons held out for testing."),
+)
+
+eval_options = _option_group(
     click.option("--shots", default="0,1,2,5,10,20,50", show_default=True,
                  help="k values of the new-rater curve."),
     click.option("--draws", default=3, show_default=True, help="Random draws of the k per point."),
     click.option("--truth", type=click.Path(dir_okay=False), default=None,
-                 help="Ground truth (.truth.json) for Bayes accuracy; found beside DATA by default."),
-]
-
-
-def split_options(func):
-    for option in reversed(_split_options):
-        func = option(func)
-    return func
+                 help="Ground truth (.truth.json) for Bayes accuracy; found beside FILE by default."),
+)
 
 
 def _eval_config(shots: str, draws: int, seed: int):
@@ -322,6 +316,7 @@ def _unseen(value: float):
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Report directory.")
 @data_options
 @split_options
+@eval_options
 @click.option("--encoder", default="minilm", show_default=True)
 @click.option("--text-format", type=click.Choice(["response", "prompt+response"]), default="response")
 @click.option("--seed", default=0, show_default=True)
@@ -351,9 +346,7 @@ def compare(file, families, out, rater_column, kind, unseen, test_fraction, shot
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Report directory.")
 @data_options
-@click.option("--shots", default="0,1,2,5,10,20,50", show_default=True)
-@click.option("--draws", default=3, show_default=True)
-@click.option("--truth", type=click.Path(dir_okay=False), default=None)
+@eval_options
 @click.option("--seed", default=0, show_default=True)
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
 def evaluate(model_dir, file, out, rater_column, kind, shots, draws, truth, seed, cache_dir):

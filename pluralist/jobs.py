@@ -36,11 +36,12 @@ def write_benchmark(config: SynthConfig, out: Path) -> tuple[SyntheticBenchmark,
     return bench, truth_path
 
 
-def load_truth(table: ComparisonTable, truth_path: Path | None) -> np.ndarray | None:
-    """p_chosen per row from a .truth.json beside the data, when there is one."""
+def load_truth(table: ComparisonTable, truth, data_path) -> np.ndarray | None:
+    """p_chosen per row from `truth`, or else from the .truth.json beside the data, if any."""
     import json
 
-    if truth_path is None or not truth_path.is_file():
+    truth_path = Path(truth) if truth else truth_path_for(Path(data_path))
+    if not truth_path.is_file():
         return None
     p_by_id = json.loads(truth_path.read_text()).get("p_chosen", {})
     if not all(i in p_by_id for i in table.id):
@@ -49,13 +50,19 @@ def load_truth(table: ComparisonTable, truth_path: Path | None) -> np.ndarray | 
 
 
 def make_benchmark(table: ComparisonTable, split: Split, *, encoder_name: str, text_format: str,
-                   cache_dir, p_true=None, progress=True) -> Benchmark:
+                   cache_dir, p_true=None, progress=True, raters=None) -> Benchmark:
+    """Embed the table and pair it with its split; the rater vocabulary is the split's
+    seen raters unless a trained model's is given."""
+    emb = embed(table, encoder_name, text_format=text_format, cache_dir=cache_dir, progress=progress)
+    data = PreferenceData.from_table(table, emb, raters=split.seen_raters if raters is None else raters)
+    return Benchmark(table, data, split, p_true)
+
+
+def require_unseen(split: Split) -> Split:
     if not split.unseen_raters:
         raise DataError("the split has no unseen raters, so new-rater adaptation cannot be "
                         "evaluated; hold some out (--unseen)")
-    emb = embed(table, encoder_name, text_format=text_format, cache_dir=cache_dir, progress=progress)
-    data = PreferenceData.from_table(table, emb, raters=split.seen_raters)
-    return Benchmark(table, data, split, p_true)
+    return split
 
 
 def report_meta(bench: Benchmark, *, data_name: str, encoder_name: str, encoder_id: str,
@@ -95,10 +102,9 @@ def compare_file(table: ComparisonTable, families: list[str], out: Path, *, data
 
     for name in families:
         get_family(name)  # refuse unknown names before any work
-    split_ = split_raters(table, **split)
-    p_true = load_truth(table, Path(truth) if truth else truth_path_for(Path(data_name)))
-    bench = make_benchmark(table, split_, encoder_name=encoder_name, text_format=text_format,
-                           cache_dir=cache_dir, p_true=p_true)
+    bench = make_benchmark(table, require_unseen(split_raters(table, **split)),
+                           encoder_name=encoder_name, text_format=text_format, cache_dir=cache_dir,
+                           p_true=load_truth(table, truth, data_name))
     return run_compare(bench, {n: {} for n in families}, out, data_name=str(data_name), noise=noise,
                        encoder_name=encoder_name, train_config=train_config,
                        eval_config=eval_config, console=Console(), command=command)
@@ -111,12 +117,11 @@ def run_eval(model_dir, table: ComparisonTable, out: Path, *, data_name: str, tr
     from .pipeline import load_with_encoder
 
     model, encoder_name = load_with_encoder(model_dir)
-    split = split_known(table, model.raters, seed=eval_config.seed)
-    emb = embed(table, encoder_name, text_format=model.text_format, cache_dir=cache_dir, progress=True)
-    data = PreferenceData.from_table(table, emb, raters=model.raters)
-    p_true = load_truth(table, Path(truth) if truth else truth_path_for(Path(data_name)))
-    bench = Benchmark(table, data, split, p_true)
-    if not split.seen_test.size:
+    bench = make_benchmark(table, split_known(table, model.raters, seed=eval_config.seed),
+                           encoder_name=encoder_name, text_format=model.text_format,
+                           cache_dir=cache_dir, p_true=load_truth(table, truth, data_name),
+                           raters=model.raters)
+    if not bench.split.seen_test.size:
         bench.notes.append("no rater of this file is known to the model: seen-rater metrics are absent")
     results = {model.family: {"options": {}, "train": {},
                               "adapt_prior": {"chosen": float(model.adapt_prior)},
@@ -136,7 +141,7 @@ def run_demo(out: Path, *, encoder_name: str, seed: int, cache_dir, command: str
     console.print(f"    {summary['rows']} comparisons, {summary['raters']} raters in "
                   f"{len(summary['groups'])} groups, {summary['distinct_texts']} texts; "
                   f"Bayes accuracy {synth.bayes_accuracy():.3f}  -> {out / 'data.jsonl'}")
-    split = split_raters(synth.table, unseen=100, seed=seed)
+    split = require_unseen(split_raters(synth.table, unseen=100, seed=seed))
     console.print(f"2/4 split: {len(split.seen_raters)} seen raters ({len(split.train)} training, "
                   f"{len(split.seen_test)} held-out comparisons), {len(split.unseen_raters)} unseen")
     console.print(f"3/4 embedding with {encoder_name} (cached) ...")

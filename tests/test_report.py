@@ -92,3 +92,20 @@ def test_split_without_unseen_raters_is_a_clear_error(small_bench):
                  "--out", root / "x", "--cache-dir", root / "c")
     assert result.exit_code == 2 and "no unseen raters" in result.output
     assert not (root / "x").exists()
+
+
+def test_eval_on_a_file_of_only_new_raters_says_seen_metrics_are_absent(small_bench, tmp_path):
+    root, data = small_bench
+    rows = [json.loads(l) for l in data.read_text().splitlines()]
+    train_file, new_file = tmp_path / "train.jsonl", tmp_path / "new.jsonl"
+    train_file.write_text("".join(json.dumps(r) + "\n" for r in rows if r["rater"] < "r0020"))
+    new_file.write_text("".join(json.dumps(r) + "\n" for r in rows if r["rater"] >= "r0020"))
+    assert run("train", train_file, "--family", "bt", "--encoder", "hashing:64", "--epochs", 3,
+               "--out", tmp_path / "m", "--cache-dir", root / "c").exit_code == 0
+    result = run("eval", tmp_path / "m", new_file, "--out", tmp_path / "r", "--shots", "0,5",
+                 "--cache-dir", root / "c")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert "seen-rater metrics are absent" in metrics["meta"]["notes"][0]
+    assert metrics["families"]["bt"]["unseen_kshot"][1]["raters"] == 20
+    assert "n/a" in result.output
