@@ -23,6 +23,7 @@ weighted likelihood, every family gets every strategy with no code of its own.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,7 +36,10 @@ NOISE_METHODS = ("none", "label-smoothing", "unbiased", "em", "peer-review")
 
 
 def with_label_weights(batch: Batch, keep: torch.Tensor, flip: torch.Tensor) -> Batch:
-    """The batch with weights w*keep, followed by its swap with weights w*flip."""
+    """The batch with weights w*keep, followed by its swap with weights w*flip
+    (left out when no reversal carries weight, as in peer review)."""
+    if not bool(flip.any()):
+        return dataclasses.replace(batch, weight=batch.weight * keep)
     swapped = batch.swapped()
     cat = lambda a, b: torch.cat([a, b])
     return Batch(cat(batch.chosen, swapped.chosen), cat(batch.rejected, swapped.rejected),
@@ -99,8 +103,8 @@ class EMRates:
             return
         rows = np.asarray(rows)
         p_observed = np.exp(_log_probs(model, data, rows))
+        rater = data.rater.numpy()[rows]
         for _ in range(5):  # E- and rate-updates to a fixed point for this model
-            rater = data.rater.numpy()[rows]
             rate = np.where(rater >= 0, self.rater_rates[np.clip(rater, 0, None)], self.global_rate)
             right = (1 - rate) * p_observed
             posterior = right / (right + rate * (1 - p_observed))
@@ -157,8 +161,7 @@ class PeerReview:
 
     def _train_peer(self, batch: Batch, kept: torch.Tensor) -> None:
         self.peer.train()
-        weighted = with_label_weights(batch, kept.float(), torch.zeros(len(batch)))
-        loss = self.peer.loss(weighted)
+        loss = self.peer.loss(dataclasses.replace(batch, weight=batch.weight * kept.float()))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()

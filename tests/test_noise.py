@@ -30,6 +30,8 @@ def test_label_smoothing_weights_and_weighted_batch():
     assert torch.allclose(batch.weight, torch.tensor([0.8] * 3 + [0.2] * 3))
     from pluralist.errors import ModelError
 
+    unflipped = with_label_weights(data.batch([0, 1, 2]), keep, torch.zeros(3))
+    assert len(unflipped) == 3 and torch.allclose(unflipped.weight, keep)
     with pytest.raises(ModelError, match="flip rate"):
         FixedRate("unbiased", 0.5)
 
