@@ -32,20 +32,22 @@ def markdown_summary(results: dict) -> str:
     lines = [head, "|---" * (head.count("|") - 1) + "|"]
     fmt = lambda v: "n/a" if v is None else f"{v:.3f}"
     for position, family in enumerate(ranking(results), start=1):
-        seen = results[family]["seen"]
-        if "accuracy" not in seen:
-            lines.append(f"| {position} | {family} | n/a | - | {fmt(kshot_at(results[family], 0))} | "
-                         f"{fmt(kshot_at(results[family], 5))} | {fmt(kshot_at(results[family], 20))} | - | - |")
-            continue
-        worst = seen.get("worst_group")
-        worst_text = f"{worst} {seen['per_group_accuracy'][worst]:.3f}" if worst else "-"
-        bayes = f"{100 * seen['fraction_of_bayes']:.1f}%" if "fraction_of_bayes" in seen else "-"
-        low, high = seen["accuracy_ci95"]
-        lines.append(f"| {position} | {family} | {seen['accuracy']:.3f} [{low:.3f}, {high:.3f}] | "
-                     f"{worst_text} | {fmt(kshot_at(results[family], 0))} | "
-                     f"{fmt(kshot_at(results[family], 5))} | {fmt(kshot_at(results[family], 20))} | "
-                     f"{seen['calibration']['ece']:.3f} | {bayes} |")
+        seen_acc, worst, ece, bayes = _seen_cells(results[family]["seen"])
+        kshot = " | ".join(fmt(kshot_at(results[family], k)) for k in (0, 5, 20))
+        lines.append(f"| {position} | {family} | {seen_acc} | {worst} | {kshot} | {ece} | {bayes} |")
     return "\n".join(lines)
+
+
+def _seen_cells(seen: dict) -> tuple[str, str, str, str]:
+    """Accuracy with CI, worst group, ECE and share of Bayes, or placeholders without seen raters."""
+    if "accuracy" not in seen:
+        return "n/a", "-", "-", "-"
+    worst = seen.get("worst_group")
+    low, high = seen["accuracy_ci95"]
+    return (f"{seen['accuracy']:.3f} [{low:.3f}, {high:.3f}]",
+            f"{worst} {seen['per_group_accuracy'][worst]:.3f}" if worst else "-",
+            f"{seen['calibration']['ece']:.3f}",
+            f"{100 * seen['fraction_of_bayes']:.1f}%" if "fraction_of_bayes" in seen else "-")
 
 
 def write_report(out_dir: Path, meta: dict, results: dict) -> Path:
