@@ -91,17 +91,13 @@ def fit_population(model, data, rows, *, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     rows = rng.permutation(np.asarray(rows))[:POPULATION_SAMPLE]
     fit_rows, check_rows = rows[len(rows) // 5:], rows[: len(rows) // 5]
+    default = model.default_population_theta().detach()
+    refit = model.fit_theta(data.batch(fit_rows), default, 1e-3)
     with torch.no_grad():
-        offset, design = model.pair_design(data.batch(fit_rows))
-        check_offset, check_design = model.pair_design(data.batch(check_rows))
-    default = model.default_population_theta().detach().double().numpy()
-    refit = solve_linear_rater(offset.double().numpy(), design.double().numpy(),
-                               data.tie[fit_rows].numpy(), data.strength[fit_rows].double().numpy(),
-                               default, 1e-3, model.param_space)
-    check_tie = data.tie[check_rows].numpy()
-    score = lambda theta: float(correct(check_offset.double().numpy() + check_design.double().numpy() @ theta,
-                                        check_tie).mean())
-    scores = {"default": score(default), "refit": score(refit)}
+        check = data.batch(check_rows)
+        offset, design = (t.double().numpy() for t in model.pair_design(check))
+    score = lambda theta: float(correct(offset + design @ theta, check.tie.numpy()).mean())
+    scores = {"default": score(default.double().numpy()), "refit": score(refit)}
     if scores["refit"] > scores["default"]:
         model.fitted_population.copy_(torch.from_numpy(refit).float())
         model.population_is_fitted.fill_(True)

@@ -110,7 +110,7 @@ class LinearRaterModel(PreferenceModel):
         super().__init__(config, dim=dim, raters=raters)
         k = getattr(config, self.rank_option) if self.rank_option else 0
         # The population's parameters refitted on all comparisons pooled (see
-        # adapt.fit_population); empty flag = not fitted, use the family's default.
+        # adapt.fit_population); while the flag is False the family's default is used.
         self.register_buffer("fitted_population", torch.zeros(k))
         self.register_buffer("population_is_fitted", torch.tensor(False))
 
@@ -145,15 +145,19 @@ class LinearRaterModel(PreferenceModel):
         offset, design = self.item_design(emb, prompt)
         return offset + (design * self.theta(raters)).sum(-1)
 
-    def adapt(self, batch: Batch) -> RaterProfile:
+    def fit_theta(self, batch: Batch, prior_mean: torch.Tensor, precision: float):
+        """theta (K,) as a numpy array: the convex solve for one rater of these comparisons."""
         from ..adapt import solve_linear_rater
 
         with torch.no_grad():
             offset, design = self.pair_design(batch)
-            theta = solve_linear_rater(
+            return solve_linear_rater(
                 offset.double().numpy(), design.double().numpy(), batch.tie.numpy(),
-                batch.strength.double().numpy(), self.population_theta().double().numpy(),
-                float(self.adapt_prior), self.param_space)
+                batch.strength.double().numpy(), prior_mean.detach().double().numpy(),
+                precision, self.param_space)
+
+    def adapt(self, batch: Batch) -> RaterProfile:
+        theta = self.fit_theta(batch, self.population_theta(), float(self.adapt_prior))
         return RaterProfile(self.family, {"theta": theta.tolist()}, len(batch))
 
     def reward_adapted(self, profile: RaterProfile, emb, prompt=None) -> torch.Tensor:
