@@ -7,6 +7,7 @@ trained models can never be mixed across encoders.
 
 from __future__ import annotations
 
+import functools
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -35,8 +36,12 @@ def compose_text(prompt: str, response: str, text_format: str) -> str:
     raise EncoderError(f"unknown text format {text_format!r}; choose from {TEXT_FORMATS}")
 
 
+@functools.cache
 def get_encoder(name: str) -> Encoder:
-    """'minilm' (bundled, fast), 'minilm-exact' (fp32), 'hashing[:DIM]', or 'hf:PATH[:mean|last]'."""
+    """'minilm' (bundled, fast), 'minilm-exact' (fp32), 'hashing[:DIM]', or 'hf:PATH[:mean|last]'.
+
+    Encoders are built once per process: checking a model's encoder and then
+    embedding with it must not load a transformer twice."""
     if name in ("minilm", "minilm-exact"):
         from .minilm import bundled_minilm
 
