@@ -57,6 +57,16 @@ def test_malformed_csv_row(tmp_path):
         read_comparisons(path)
 
 
+def test_unclosed_csv_quote_names_the_line_where_the_record_starts(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text('rater,chosen,rejected\nu,"two\nlines",b\nu,"unclosed,b\n')
+    with pytest.raises(DataError, match=r"d.csv: line 4: malformed CSV"):
+        read_comparisons(path)
+    path.write_text('rater,chosen,rejected\nu,"two\nlines",b\nu,a,a\n')
+    with pytest.raises(DataError, match=r"d.csv: line 4: field 'rejected'"):
+        read_comparisons(path)
+
+
 def test_corrupt_parquet_and_gzip(tmp_path):
     (tmp_path / "d.parquet").write_bytes(b"not parquet at all")
     with pytest.raises(DataError, match="not a readable Parquet file"):

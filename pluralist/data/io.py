@@ -89,16 +89,18 @@ def _iter_jsonl(path: Path) -> Iterator[Located]:
 def _iter_csv(path: Path) -> Iterator[Located]:
     text = _decode(_read_bytes(path), path)
     reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    previous_end = 1  # the header; a record starts on the line after the previous one ends
     try:
         for record in reader:
-            where = f"line {reader.line_num}"
+            where = f"line {previous_end + 1}"
             if None in record or any(v is None for v in record.values()):
                 raise DataError(f"expected {len(reader.fieldnames)} fields as in the header",
                                 source=str(path), where=where)
             yield where, record
+            previous_end = reader.line_num
     except csv.Error as err:
         raise DataError(f"malformed CSV ({err})", source=str(path),
-                        where=f"line {reader.line_num}") from None
+                        where=f"line {previous_end + 1}") from None
 
 
 def _iter_parquet(path: Path) -> Iterator[Located]:
