@@ -1,15 +1,19 @@
 """Encoding speed and fidelity on this machine, measured side by side in one run.
 
-    python bench/encode.py [--repeats 3] [--accuracy]
+    python bench/encode.py [--rounds 5] [--accuracy]
 
-Speed: sentence-transformers' own fp32 `encode`, pluralist `minilm-exact` (fp32)
-and pluralist `minilm` (the fast variant), on short (~20 tokens), medium (~80)
-and long (~250) texts: median texts/s over the repeats, the ratio to
-sentence-transformers, and each variant's peak RSS (measured in its own
-subprocess). Fidelity: cosine of `minilm` to `minilm-exact` on 1,500 varied
-texts. Cache: a re-run over cached texts embeds nothing. With --accuracy, the
-demo's split is trained with `bt` and `ideal_point` on both encoders' vectors.
-Writes bench/results/encode.json.
+Speed: sentence-transformers' own fp32 `encode` and pluralist's `minilm-exact`
+(fp32), `minilm-bf16` and `minilm-int8`, on short (~20 tokens), medium (~80)
+and long (~250) texts. Each round runs every variant once, in its own
+subprocess (median of 3 passes per text set, peak RSS); rounds interleave the
+variants so that a slow spell of a shared machine hits them alike. Reported:
+median texts/s over rounds, and the median over rounds of the ratio to
+sentence-transformers in the same round. Fidelity: cosine of each fast
+variant to `minilm-exact` on 1,364 varied built-in texts, and on real
+dialogue texts (the development copy of hh-rlhf's harmless test split) when
+that file is present. Cache: a re-run over cached texts embeds nothing. With
+--accuracy, the demo's split is trained with `bt` and `ideal_point` on each
+variant's vectors. Writes bench/results/encode.json.
 """
 
 from __future__ import annotations
@@ -28,7 +32,10 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).parent / "results" / "encode.json"
-VARIANTS = ("sentence-transformers", "minilm-exact", "minilm")
+VARIANTS = ("sentence-transformers", "minilm-exact", "minilm-bf16", "minilm-int8")
+FAST = ("minilm-bf16", "minilm-int8")
+SETS = ("short", "medium", "long")
+REAL_TEXTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "hh-rlhf-harmless-test" / "test.jsonl.gz"
 
 
 def text_sets() -> dict[str, list[str]]:
@@ -55,13 +62,13 @@ def encoder_fn(variant: str):
     return get_encoder(variant).encode
 
 
-def speed_child(variant: str, repeats: int) -> dict:
+def speed_child(variant: str) -> dict:
     encode = encoder_fn(variant)
     out = {}
     for name, texts in text_sets().items():
         encode(texts[:8])  # warm-up
         times = []
-        for _ in range(repeats):
+        for _ in range(3):
             start = time.perf_counter()
             encode(texts)
             times.append(time.perf_counter() - start)
@@ -71,17 +78,39 @@ def speed_child(variant: str, repeats: int) -> dict:
 
 
 def fidelity() -> dict:
+    from pluralist.data.synthetic import generate
     from pluralist.encode import get_encoder
 
     sets = text_sets()
-    from pluralist.data.synthetic import generate
+    corpora = {"built-in": sets["short"] + sets["long"] + generate(seed_config()).texts[:1116]}
+    if REAL_TEXTS.is_file():
+        corpora["hh-rlhf"] = real_texts(1000)
+    out = {}
+    for corpus, texts in corpora.items():
+        exact = get_encoder("minilm-exact").encode(texts)
+        for variant in FAST:
+            fast = get_encoder(variant).encode(texts)
+            cosine = (fast * exact).sum(1) / np.linalg.norm(fast, axis=1) / np.linalg.norm(exact, axis=1)
+            out.setdefault(variant, {"id": get_encoder(variant).id})[corpus] = {
+                "texts": len(texts), "cosine_min": float(cosine.min()),
+                "cosine_mean": float(cosine.mean())}
+    return out
 
-    texts = sets["short"] + sets["long"] + generate(seed_config()).texts[:1116]
-    fast, exact = get_encoder("minilm"), get_encoder("minilm-exact")
-    a, b = fast.encode(texts), exact.encode(texts)
-    cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
-    return {"texts": len(texts), "fast_id": fast.id, "exact_id": exact.id,
-            "cosine_min": float(cosine.min()), "cosine_mean": float(cosine.mean())}
+
+def real_texts(count: int) -> list[str]:
+    """The first `count` distinct responses (the last assistant turn) of the development copy."""
+    import gzip
+
+    texts: list[str] = []
+    with gzip.open(REAL_TEXTS, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            for side in ("chosen", "rejected"):
+                text = json.loads(line)[side].rpartition("Assistant:")[2].strip()
+                if text and text not in texts:
+                    texts.append(text)
+            if len(texts) >= count:
+                return texts[:count]
+    return texts
 
 
 def seed_config():
@@ -115,7 +144,7 @@ def accuracy() -> dict:
     synth = generate()
     split = split_raters(synth.table, unseen=100, seed=0)
     out = {}
-    for encoder in ("minilm-exact", "minilm"):
+    for encoder in ("minilm-exact",) + FAST:
         bench = make_benchmark(synth.table, split, encoder_name=encoder, text_format="response",
                                cache_dir=None, p_true=synth.p_chosen, progress=False)
         results = compare(bench, {"bt": {}, "ideal_point": {}}, TrainConfig(),
@@ -127,29 +156,26 @@ def accuracy() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--accuracy", action="store_true")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(speed_child(args.child, args.repeats)))
+        print(json.dumps(speed_child(args.child)))
         return
     import torch
 
+    from pluralist.encode.minilm import fastest_precision
     from pluralist.fileio import write_json_atomic
 
-    speed = {}
-    for variant in VARIANTS:
-        run = subprocess.run([sys.executable, __file__, "--child", variant, "--repeats",
-                              str(args.repeats)], capture_output=True, text=True, check=True)
-        speed[variant] = json.loads(run.stdout.strip().splitlines()[-1])
-        print(variant, speed[variant], flush=True)
-    reference = speed["sentence-transformers"]
-    ratios = {v: {k: round(speed[v][k] / reference[k], 2) for k in ("short", "medium", "long")}
-              for v in VARIANTS}
-    result = {"texts_per_s_median": speed, "ratio_to_sentence_transformers": ratios,
-              "fidelity": fidelity(), "cached_rerun": cached_rerun(), "repeats": args.repeats,
-              "mean_tokens": mean_tokens(),
+    rounds = [speed_round() for _ in range(args.rounds)]
+    result = {"texts_per_s_median": {v: {k: round(statistics.median(r[v][k] for r in rounds), 1)
+                                         for k in (*SETS, "peak_rss_mib")} for v in VARIANTS},
+              "ratio_to_sentence_transformers": {
+                  v: {k: round(statistics.median(r[v][k] / r[VARIANTS[0]][k] for r in rounds), 2)
+                      for k in SETS} for v in VARIANTS},
+              "rounds": args.rounds, "minilm_resolves_to": resolved_name(fastest_precision()),
+              "fidelity": fidelity(), "cached_rerun": cached_rerun(), "mean_tokens": mean_tokens(),
               "machine": {"torch": torch.__version__, "threads": torch.get_num_threads(),
                           "processor": platform.machine()}}
     if args.accuracy:
@@ -158,10 +184,26 @@ def main() -> None:
     print(json.dumps(result, indent=2))
 
 
+def resolved_name(precision: str) -> str:
+    from pluralist.encode.minilm import VARIANTS as NAMES
+
+    return next(name for name, value in NAMES.items() if value == precision)
+
+
+def speed_round() -> dict:
+    out = {}
+    for variant in VARIANTS:
+        run = subprocess.run([sys.executable, __file__, "--child", variant],
+                             capture_output=True, text=True, check=True)
+        out[variant] = json.loads(run.stdout.strip().splitlines()[-1])
+        print(variant, out[variant], flush=True)
+    return out
+
+
 def mean_tokens() -> dict:
     from pluralist.encode.minilm import bundled_minilm
 
-    tokenizer = bundled_minilm(fast=False)._tokenizer
+    tokenizer = bundled_minilm("fp32")._tokenizer
     return {name: round(statistics.mean(min(len(tokenizer(t)["input_ids"]), 256) for t in texts), 1)
             for name, texts in text_sets().items()}
 

@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
+CORPORA = {"built-in": "built-in benchmark texts",
+           "hh-rlhf": "real assistant replies (hh-rlhf harmless test, development data, not shipped)"}
 
 
 def load(name: str) -> dict | None:
@@ -18,23 +20,29 @@ def load(name: str) -> dict | None:
 
 def encode_table(r: dict) -> str:
     speed, ratio, tokens = r["texts_per_s_median"], r["ratio_to_sentence_transformers"], r["mean_tokens"]
-    lines = [f"Encoding, `python bench/encode.py --accuracy` (texts/s, median of {r['repeats']} runs; "
-             "ratio to sentence-transformers in brackets):", "",
+    lines = [f"Encoding, `python bench/encode.py --accuracy` (texts/s, median of {r['rounds']} rounds; in "
+             "brackets the median of the ratio to sentence-transformers within a round; `minilm` is "
+             f"`{r['minilm_resolves_to']}` on this machine):", "",
              f"| | short (~{tokens['short']:.0f} tokens) | medium (~{tokens['medium']:.0f}) | "
              f"long (~{tokens['long']:.0f}) | peak RSS MiB |", "|---|---|---|---|---|"]
-    for variant, row in speed.items():
+    for variant in sorted(speed, key=lambda v: (v != "sentence-transformers", v)):
+        row = speed[variant]
         cells = " | ".join(f"{row[k]:.1f} ({ratio[variant][k]:.2f}x)" for k in ("short", "medium", "long"))
-        lines.append(f"| {variant} | {cells} | {row['peak_rss_mib']} |")
-    f, c = r["fidelity"], r["cached_rerun"]
-    lines += ["", f"`minilm` against `minilm-exact` on {f['texts']} varied texts: cosine "
-              f"{f['cosine_min']:.5f} at worst, {f['cosine_mean']:.5f} on average. A cached re-run of "
-              f"{c['texts']} texts embedded {c['embedded']} ({c['texts_per_s']:,} texts/s)."]
+        lines.append(f"| {variant} | {cells} | {row['peak_rss_mib']:.0f} |")
+    lines.append("")
+    for variant, corpora in r["fidelity"].items():
+        lines.append(f"`{variant}` against `minilm-exact`, cosine at worst / on average: " + "; ".join(
+            f"{f['cosine_min']:.5f} / {f['cosine_mean']:.5f} on {f['texts']} {CORPORA.get(corpus, corpus)}"
+            for corpus, f in corpora.items() if corpus != "id") + ".")
+    c = r["cached_rerun"]
+    lines.append(f"A cached re-run of {c['texts']} texts embedded {c['embedded']} "
+                 f"({c['texts_per_s']:,} texts/s).")
     if "accuracy" in r:
         acc = r["accuracy"]
-        lines.append("Accuracy on the demo split with either encoder (seen / unseen k=20): " + "; ".join(
-            f"{family} {acc['minilm-exact'][family]['seen']:.3f} / {acc['minilm-exact'][family]['unseen_k20']:.3f} "
-            f"exact vs {acc['minilm'][family]['seen']:.3f} / {acc['minilm'][family]['unseen_k20']:.3f} fast"
-            for family in acc["minilm"]) + ".")
+        lines.append("Accuracy on the demo split (seen / unseen k=20): " + "; ".join(
+            f"`{encoder}` " + ", ".join(f"{family} {v['seen']:.3f} / {v['unseen_k20']:.3f}"
+                                        for family, v in families.items())
+            for encoder, families in acc.items()) + ".")
     return "\n".join(lines)
 
 

@@ -164,7 +164,8 @@ def data_persona(src, out, **options):
 @click.argument("file", type=click.Path(dir_okay=False))
 @data_options
 @click.option("--encoder", default="minilm", show_default=True,
-              help="minilm (bundled), hashing[:DIM], or hf:PATH[:mean|last].")
+              help="minilm (bundled, fastest faithful variant), minilm-exact (fp32), minilm-int8, "
+                   "minilm-bf16, hashing[:DIM], or hf:PATH[:mean|last].")
 @click.option("--text-format", type=click.Choice(["response", "prompt+response"]),
               default="response", show_default=True)
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,

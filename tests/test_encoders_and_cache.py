@@ -106,8 +106,13 @@ VARIED = ["Hi.", "What is the capital of France?", "- buy milk\n- call mum\n1. *
           "The mitochondria is the powerhouse of the cell, as everyone remembers from school."]
 
 
-def test_fast_minilm_stays_within_the_fidelity_bar():
-    fast, exact = get_encoder("minilm"), get_encoder("minilm-exact")
+@pytest.mark.parametrize("name", ["minilm", "minilm-int8", "minilm-bf16"])
+def test_fast_minilm_stays_within_the_fidelity_bar(name):
+    from pluralist.encode.int8 import int8_available
+
+    if name == "minilm-int8" and not int8_available():
+        pytest.skip("this torch build has no int8 matrix product")
+    fast, exact = get_encoder(name), get_encoder("minilm-exact")
     a, b = fast.encode(VARIED), exact.encode(VARIED)
     cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
     assert cosine.min() >= 0.99 and cosine.mean() >= 0.999
@@ -119,9 +124,7 @@ def test_fast_minilm_stays_within_the_fidelity_bar():
 def test_bad_texts_give_finite_vectors_and_truncation_is_said_once(name, caplog):
     import logging
 
-    from pluralist.encode.minilm import bundled_minilm
-
-    encoder = bundled_minilm(fast=name == "minilm")
+    encoder = get_encoder(name)
     encoder._warned_truncation = False
     texts = ["", "   ", "word " * 2000, "broken \udcff\udcfe bytes", "\x00\x01 control"]
     with caplog.at_level(logging.WARNING, logger="pluralist"):

@@ -38,14 +38,16 @@ def compose_text(prompt: str, response: str, text_format: str) -> str:
 
 @functools.cache
 def get_encoder(name: str) -> Encoder:
-    """'minilm' (bundled, fast), 'minilm-exact' (fp32), 'hashing[:DIM]', or 'hf:PATH[:mean|last]'.
+    """'minilm' (bundled, fastest faithful variant), 'minilm-exact' (fp32),
+    'minilm-int8', 'minilm-bf16', 'hashing[:DIM]', or 'hf:PATH[:mean|last]'.
 
     Encoders are built once per process: checking a model's encoder and then
     embedding with it must not load a transformer twice."""
-    if name in ("minilm", "minilm-exact"):
-        from .minilm import bundled_minilm
+    if name.startswith("minilm"):
+        from .minilm import VARIANTS, bundled_minilm, fastest_precision
 
-        return bundled_minilm(fast=name == "minilm")
+        if name in VARIANTS:  # "minilm" and the variant it resolves to share one instance
+            return bundled_minilm(VARIANTS[name] or fastest_precision())
     if name == "hashing" or name.startswith("hashing:"):
         from .hashing import HashingEncoder
 
@@ -59,5 +61,6 @@ def get_encoder(name: str) -> Encoder:
         path, _, pooling = name[3:].rpartition(":") if name.endswith((":mean", ":last")) \
             else (name[3:], "", "mean")
         return TransformersEncoder(path, pooling=pooling)
-    raise EncoderError(f"unknown encoder {name!r}; use minilm, minilm-exact, hashing[:DIM] "
+    raise EncoderError(f"unknown encoder {name!r}; use minilm, minilm-exact, minilm-int8, "
+                       "minilm-bf16, hashing[:DIM] "
                        "or hf:PATH[:mean|last]")

