@@ -7,7 +7,8 @@ each family is trained plainly and with every robust option, and scored on the
 *clean* labels of the seen raters' held-out comparisons (the benchmark records
 which labels it flipped), overall and for the minority group. Also recorded: the
 EM estimate of the flip rate, and how well reliability flags find adversarial
-raters. Writes bench/results/noise.json.
+raters. The issue's targets are checked in `targets`. Writes
+bench/results/noise.json.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def run_condition(synth, encoder: str, families, methods, true_rate: float) -> l
                    **clean_accuracy(model, bench, synth, split.seen_test)}
             if method == "em":
                 row["em_flip_rate"] = result.noise["global_rate"]
-            if adversarial and method == "none":
+            if adversarial and method in ("none", "em"):
                 rel = rater_reliability(model, bench.data, synth.table.rows_by_rater(split.train))
                 flagged = set(rel["flagged"]["adversarial"])
                 hits = len(flagged & adversarial)
@@ -84,7 +85,37 @@ def main() -> None:
                                  methods if kind == "symmetric" else ["none", "em"], true_rate):
             out.append({"condition": kind, "level": level, **row})
     write_json_atomic(RESULTS, {"encoder": args.encoder, "minority_group": MINORITY,
-                                "assumed_rate_when_unknown": ASSUMED_RATE, "results": out})
+                                "assumed_rate_when_unknown": ASSUMED_RATE, "results": out,
+                                "targets": targets(out)})
+
+
+def targets(rows: list[dict]) -> dict:
+    """The issue's targets, per family, from the rows above."""
+    def pick(kind, level, family, method):
+        return next(r for r in rows if (r["condition"], r["level"], r["family"], r["method"])
+                    == (kind, level, family, method))
+
+    out = {}
+    for family in sorted({r["family"] for r in rows}):
+        robust = [m for m in ("label-smoothing", "unbiased", "em", "peer-review")]
+        gain40 = {m: pick("symmetric", 0.4, family, m)["clean_accuracy"]
+                  - pick("symmetric", 0.4, family, "none")["clean_accuracy"] for m in robust}
+        best = max(gain40, key=gain40.get)
+        loss0 = pick("symmetric", 0.0, family, "none")["clean_accuracy"] - \
+            pick("symmetric", 0.0, family, best)["clean_accuracy"]
+        minority_drop = max(pick("symmetric", level, family, "none")["minority_clean_accuracy"]
+                            - pick("symmetric", level, family, best)["minority_clean_accuracy"]
+                            for level in (0.0, 0.1, 0.2, 0.4))
+        flags = pick("adversarial", 0.05, family, "none")
+        out[family] = {
+            "best_robust_at_0.4": best, "gain_at_0.4": gain40[best], "target_gain_at_0.4": 0.05,
+            "loss_at_0_of_that_option": loss0, "target_loss_at_0": 0.005,
+            "largest_minority_drop_of_that_option": minority_drop, "target_minority_drop": 0.01,
+            "em_rate_at_0.2": pick("symmetric", 0.2, family, "em")["em_flip_rate"],
+            "target_em_rate_at_0.2": [0.15, 0.25],
+            "flag_precision_at_5pct": flags["adversarial_flag_precision"],
+            "flag_recall_at_5pct": flags["adversarial_flag_recall"], "target_flags": 0.9}
+    return out
 
 
 if __name__ == "__main__":

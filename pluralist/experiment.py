@@ -46,8 +46,11 @@ class Benchmark:
 
 @torch.no_grad()
 def margins(model: PreferenceModel, data: PreferenceData, rows) -> np.ndarray:
+    """(n,) each row's margin for its own rater, in eval mode (the model's mode is kept)."""
+    was_training = model.training
     model.eval()
     out = [model.margin(batch) for batch in data.batches(rows)]
+    model.train(was_training)
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 

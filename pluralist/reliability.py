@@ -1,21 +1,21 @@
 """Per-rater reliability: is a rater different, careless, or answering against the task?
 
-Pluralism must keep a minority taste and down-weight noise. What separates
-them is consensus: a minority differs from the population where the population
-itself is unsure (controversial comparisons) but agrees where it is confident;
-a flipped or adversarial rater disagrees exactly where the population is sure.
+Pluralism must keep a minority taste and down-weight noise (see consensus.py).
 
-- Flip rate: on the rater's comparisons where the population reward is
-  confident (predicted probability >= CONFIDENT), agreement a relates to the
-  mean confidence q and the flip rate e by a = (1 - e) q + e (1 - q), so
-  e = (q - a) / (2q - 1); the interval maps a's Wilson interval the same way.
-- adversarial: the flip rate's 90% interval lies above one half.
-- random: the rater's own fitted parameters (two-fold cross-fitting, shared
-  parts frozen) predict their held-back half below CONSISTENT, and the flip
-  rate's interval contains one half.
-
-The flags are conservative: a rater needs enough confident comparisons for the
-interval to clear one half (see the issue notes for measured recall).
+- Flip rate (self-inconsistency): two-fold cross-fitting adapts the rater's
+  own parameters on one half of their comparisons (shared parts frozen) and
+  scores the other half; the share of labels against that on the rater's
+  anchors (RATER_ANCHOR_SHARE of their comparisons with the largest
+  cross-fitted margins) is the flip rate, with a 90% Wilson interval.
+- Disagreement with the others: on the RATER_ANCHOR_SHARE of the rater's
+  comparisons where the other seen raters' fitted preferences are surest,
+  the share of labels they mostly reject, with a 90% interval. Counting every
+  comparison instead flagged a third of one large group as adversarial
+  (their taste differs from the average on many comparisons); a minority
+  taste differs where taste decides, not where everyone is sure.
+- adversarial: the disagreement interval lies above one half.
+- random: the disagreement interval contains one half and the rater's
+  cross-fitted accuracy is below CONSISTENT.
 """
 
 from __future__ import annotations
@@ -23,15 +23,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
-from scipy.special import expit
 
 from .adapt import adapted_margin
+from .consensus import anchor_flip_rate, others_support
 from .evaluate import correct
 
-CONFIDENT = 0.75          # population probability that makes a comparison "consensus"
 CONSISTENT = 0.6          # own-model accuracy below this: no better than a coin, near enough
-MIN_CONFIDENT = 8         # consensus comparisons needed to say anything
+MIN_COMPARISONS = 16      # decided comparisons needed to say anything
+RATER_ANCHOR_SHARE = 0.25  # one rater has few comparisons: a larger share makes the anchors
 
 
 def wilson_interval(successes: float, n: int, z: float = 1.645) -> tuple[float, float]:
@@ -44,64 +43,56 @@ def wilson_interval(successes: float, n: int, z: float = 1.645) -> tuple[float, 
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def cross_fitted_accuracy(model, rows, data, rng) -> float:
-    """Two-fold: adapt on one half, score the other, and the reverse; mean accuracy."""
-    order = rng.permutation(rows)
+def cross_fitted_margins(model, rows, data, rng) -> np.ndarray:
+    """Margins of the rater's own recorded labels, each predicted by parameters adapted on
+    the other half of their comparisons (shared parts frozen); aligned with `rows`."""
+    order = rng.permutation(len(rows))
     halves = (order[: len(order) // 2], order[len(order) // 2:])
-    scores = []
-    for fit_rows, test_rows in (halves, halves[::-1]):
-        test_batch = data.batch(test_rows)
-        margin = adapted_margin(model, model.adapt(data.batch(fit_rows)), test_batch).numpy()
-        scores.append(correct(margin, test_batch.tie.numpy()))
-    return float(np.concatenate(scores).mean())
-
-
-def population_margins(model, data, rows) -> np.ndarray:
-    batch = data.batch(rows)
-    unknown = torch.full((len(rows),), -1)
-    with torch.no_grad():
-        return (model.reward(unknown, batch.chosen, batch.prompt)
-                - model.reward(unknown, batch.rejected, batch.prompt)).numpy()
-
-
-def flip_rate(margin: np.ndarray, tie: np.ndarray) -> dict | None:
-    """Flip-rate estimate from agreement with the population on its confident comparisons."""
-    p = expit(margin)
-    confident = (np.maximum(p, 1 - p) >= CONFIDENT) & ~tie
-    n = int(confident.sum())
-    if n < MIN_CONFIDENT:
-        return None
-    agree = float((p[confident] > 0.5).mean())          # observed label = predicted side
-    q = float(np.maximum(p, 1 - p)[confident].mean())
-    to_rate = lambda a: float(np.clip((q - a) / (2 * q - 1), 0.0, 1.0))
-    low, high = wilson_interval(agree * n, n)
-    return {"consensus_comparisons": n, "agreement": agree, "flip_rate": to_rate(agree),
-            "flip_rate_interval90": [to_rate(high), to_rate(low)]}
+    out = np.zeros(len(rows))
+    for fit, test in (halves, halves[::-1]):
+        profile = model.adapt(data.batch(rows[fit]))
+        out[test] = adapted_margin(model, profile, data.batch(rows[test])).numpy()
+    return out
 
 
 def rater_reliability(model, data, rows_by_rater: dict[str, np.ndarray], *, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
-    raters = {}
+    every_row = np.concatenate(list(rows_by_rater.values())) if rows_by_rater else np.zeros(0, int)
+    support = others_support(model, data, every_row, seed=seed)
+    raters, start = {}, 0
     for rater, rows in rows_by_rater.items():
-        rate = flip_rate(population_margins(model, data, rows), data.tie[rows].numpy())
-        if rate is None:
+        rater_support = support[start:start + len(rows)]
+        start += len(rows)
+        decided = ~data.tie[rows].numpy()
+        if decided.sum() < MIN_COMPARISONS:
             continue
-        own = cross_fitted_accuracy(model, rows, data, rng)
-        raters[rater] = {"comparisons": int(len(rows)), **rate, "own_model_accuracy": own,
-                         "flags": _flags(rate, own)}
+        rows, rater_support = rows[decided], rater_support[decided]
+        own = cross_fitted_margins(model, rows, data, rng)
+        rate, anchors = anchor_flip_rate(own, RATER_ANCHOR_SHARE)
+        # where the others are surest: their certainty, not the label, picks these
+        others_sure = np.argsort(-np.abs(rater_support - 0.5), kind="stable")[:anchors]
+        against = float((rater_support[others_sure] < 0.5).sum())
+        entry = {"comparisons": int(len(rows)), "flip_rate": rate, "anchor_comparisons": anchors,
+                 "flip_rate_interval90": list(wilson_interval(rate * anchors, anchors)),
+                 "own_model_accuracy": float(correct(own, np.zeros(len(own), bool)).mean()),
+                 "disagreement_with_others": against / anchors,
+                 "disagreement_interval90": list(wilson_interval(against, anchors))}
+        raters[rater] = {**entry, "flags": _flags(entry)}
     flagged = {flag: sorted(r for r, v in raters.items() if flag in v["flags"])
                for flag in ("adversarial", "random")}
     return {"raters": raters, "flagged": flagged,
-            "rule": (f"flip rate from agreement with the population where it predicts >= {CONFIDENT}; "
-                     "adversarial: 90% interval above 0.5; random: interval contains 0.5 and the "
-                     f"rater's own cross-fitted model predicts below {CONSISTENT}"),
+            "rule": (f"flip rate: labels against the rater's own cross-fitted model on the "
+                     f"{RATER_ANCHOR_SHARE:.0%} of their comparisons it is surest about; adversarial: "
+                     "the 90% interval of disagreement with the other raters, where they are surest, lies above "
+                     "0.5; random: "
+                     f"it contains 0.5 and the rater's own cross-fitted accuracy is below {CONSISTENT}"),
             "position_bias": "not assessed: the data do not record which response was shown first"}
 
 
-def _flags(rate: dict, own_accuracy: float) -> list[str]:
-    low, high = rate["flip_rate_interval90"]
+def _flags(entry: dict) -> list[str]:
+    low, high = entry["disagreement_interval90"]
     if low > 0.5:
         return ["adversarial"]
-    if low <= 0.5 <= high and own_accuracy < CONSISTENT:
+    if low <= 0.5 <= high and entry["own_model_accuracy"] < CONSISTENT:
         return ["random"]
     return []

@@ -56,7 +56,7 @@ def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig 
         for epoch in range(config.epochs):
             model.e_step(data, train_rows)
             if noise is not None:
-                noise.e_step(model, data, train_rows)
+                noise.e_step(model, data, train_rows, val_rows)
             train_loss = _epoch(model, data, rng.permutation(train_rows), optimizer,
                                 config.batch_size, noise)
             val = evaluate_rows(model, data, val_rows)

@@ -37,35 +37,32 @@ def test_label_smoothing_weights_and_weighted_batch():
 
 
 def test_em_converges_to_the_true_flip_rate_with_a_calibrated_model():
+    from pluralist.models import build_model
+
     rng = np.random.default_rng(0)
     n, raters, true_rate = 20000, 50, 0.2
-    p_clean = 1 / (1 + np.exp(-rng.normal(0, 3, n)))             # P(first item preferred)
-    first_wins = rng.random(n) < p_clean
+    logit = rng.normal(0, 3, n)                                   # clean log-odds, first item preferred
+    first_wins = rng.random(n) < 1 / (1 + np.exp(-logit))
     flipped = rng.random(n) < true_rate
     observed_first = first_wins ^ flipped
-    p_observed_clean = np.where(observed_first, p_clean, 1 - p_clean)
-    # item i's one-dimensional "embedding" is its own row number, so the oracle can look it up
-    vectors = np.arange(2 * n, dtype=np.float32)[:, None]
-    data = PreferenceData.from_arrays(vectors, np.arange(n), n + np.arange(n),
+    # item i's one-dimensional embedding is its clean logit (second items are 0), and a bt
+    # model with weight 1 reproduces the clean probabilities exactly: a calibrated model
+    vectors = np.concatenate([logit, np.zeros(n)])[:, None]
+    first, second = np.arange(n), n + np.arange(n)
+    data = PreferenceData.from_arrays(vectors, np.where(observed_first, first, second),
+                                      np.where(observed_first, second, first),
                                       rng.integers(raters, size=n), n_raters=raters)
+    model = build_model("bt", dim=1, raters=data.raters)
+    with torch.no_grad():
+        model.head.weight.fill_(1.0)
+        model.head.bias.zero_()
     em = EMRates(n, raters, warmup_epochs=0)
-    model = _oracle(p_observed_clean)
-    for _ in range(30):
-        em.e_step(model, data, np.arange(n))
+    em.e_step(model, data, np.arange(n))
     assert abs(em.global_rate - true_rate) < 0.02
-    assert np.abs(em.rater_rates - true_rate).max() < 0.1
+    assert abs(em.rater_rates.mean() - true_rate) < 0.02     # ~40 anchors each: noisy one by one
+    assert np.abs(em.rater_rates - true_rate).mean() < 0.06
     # comparisons that really were flipped get a lower posterior of being correct
     assert em.correct[flipped].mean() < em.correct[~flipped].mean() - 0.2
-
-
-def _oracle(p_observed):
-    """A perfectly calibrated model: it knows the clean probability of each observed label."""
-    import types
-
-    p = torch.as_tensor(p_observed)
-    model = types.SimpleNamespace(eval=lambda: None, train=lambda: None)
-    model.log_prob = lambda batch: torch.log(p[batch.chosen[:, 0].long()])
-    return model
 
 
 def test_peer_review_keeps_a_cleaner_subset_than_random_selection():
@@ -117,5 +114,9 @@ def test_a_reversed_rater_is_flagged_and_a_consistent_minority_is_not():
     assert report["flagged"]["adversarial"] == ["r46"]
     minority = [report["raters"][f"r{r}"] for r in range(40, 46)]
     assert all(not m["flags"] for m in minority)
-    assert report["raters"]["r46"]["flip_rate"] > 0.8
+    reversed_rater = report["raters"]["r46"]
+    assert reversed_rater["disagreement_with_others"] > 0.8
+    assert max(m["disagreement_with_others"] for m in minority) < 0.5
+    # reversed is not inconsistent: its own model predicts it as well as anyone's
+    assert reversed_rater["flip_rate"] < 0.3
     assert np.mean([report["raters"][f"r{r}"]["flip_rate"] for r in range(40)]) < 0.15

@@ -1,0 +1,94 @@
+"""Flip rates that a shrinking model cannot hide, and what the other raters think.
+
+A personalised model trained on noisy labels absorbs the noise as taste: it
+shrinks its margins until the noisy labels look plausible, so a flip rate
+inferred from its own probabilities comes out near zero (measured: 0.02 at a
+true 0.2). Two scale-free measurements avoid that:
+
+- Anchor points (Scott, Blanchard & Handy, 2013, "Classification with
+  Asymmetric Label Noise: Consistency and Maximal Denoising"; Liu & Tao, 2016,
+  "Classification with Noisy Labels by Importance Reweighting"): among
+  comparisons the model has not trained on, those with the largest margins
+  are ones whose clean label is all but certain, so the share of labels
+  against the model there estimates the flip rate, whatever the scale of the
+  margins. Only the ranking of margins matters. Where the anchors are not
+  quite certain the estimate is biased upward by the disagreement left there.
+- Ask the others. A rater's own fitted preferences happily learn a reversed
+  taste, so reversal shows only against other people: each comparison is
+  scored by the fitted preferences of up to MAX_VOTERS other seen raters
+  (never its own rater); `support` is their mean probability of the recorded
+  chosen response. A minority disagrees with them where taste decides but
+  sides with them elsewhere; an adversarial rater goes against them overall.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .models.base import LinearRaterModel
+from .models.data import UNKNOWN_RATER, PreferenceData
+
+MAX_VOTERS = 200
+MAX_VOTERS_NONLINEAR = 24  # families without a linear rater form score each voter separately
+ANCHOR_SHARE = 0.1         # of a set of comparisons, the tenth with the largest margins
+
+
+def anchors(margin: np.ndarray, share: float = ANCHOR_SHARE) -> np.ndarray:
+    """Indices of the `share` of comparisons with the largest |margin| (at least one)."""
+    n = max(1, int(round(share * len(margin))))
+    return np.argsort(-np.abs(margin), kind="stable")[:n]
+
+
+def anchor_flip_rate(margin: np.ndarray, share: float = ANCHOR_SHARE) -> tuple[float, int]:
+    """(labels against the model on the anchors / anchors, anchors); `margin` is the
+    held-out margin of each recorded label (negative: the model prefers the other)."""
+    if len(margin) == 0:
+        return 0.0, 0
+    picked = anchors(margin, share)
+    return float((margin[picked] < 0).mean()), len(picked)
+
+
+@torch.no_grad()
+def others_support(model, data: PreferenceData, rows, *, seed: int = 0) -> np.ndarray:
+    """(n,) the other seen raters' mean probability of each recorded chosen response."""
+    rows = np.asarray(rows)
+    voters = _voters(model.n_raters, MAX_VOTERS if isinstance(model, LinearRaterModel)
+                     else MAX_VOTERS_NONLINEAR, seed)
+    was_training = model.training
+    model.eval()
+    support = [_without_own_vote(torch.sigmoid(_voter_margins(model, batch, voters)), batch.rater, voters)
+               for batch in data.batches(rows)]
+    model.train(was_training)
+    return torch.cat(support).double().numpy() if support else np.zeros(0)
+
+
+def _voters(n_raters: int, most: int, seed: int) -> torch.Tensor:
+    if n_raters == 0:
+        return torch.tensor([UNKNOWN_RATER])      # only the population can vote
+    if n_raters <= most:
+        return torch.arange(n_raters)
+    rng = np.random.default_rng(seed)
+    return torch.from_numpy(np.sort(rng.choice(n_raters, most, replace=False)))
+
+
+def _voter_margins(model, batch, voters: torch.Tensor) -> torch.Tensor:
+    """(B, V) margin of each comparison under each voter's preferences."""
+    if isinstance(model, LinearRaterModel):
+        offset, design = model.pair_design(batch)                 # (B,), (B, K)
+        return offset.unsqueeze(1) + design @ model.theta(voters).T
+    columns = []
+    for voter in voters.tolist():
+        batch_as_voter = type(batch)(batch.chosen, batch.rejected, batch.prompt_rows, batch.vectors,
+                                     torch.full_like(batch.rater, voter), batch.tie,
+                                     batch.strength, batch.weight)
+        columns.append(model.margin(batch_as_voter))
+    return torch.stack(columns, 1)
+
+
+def _without_own_vote(values: torch.Tensor, rater: torch.Tensor, voters: torch.Tensor) -> torch.Tensor:
+    """(B,) mean over voters, leaving out the row's own rater where it is one of them."""
+    counted = (rater.unsqueeze(1) != voters.unsqueeze(0)).float()   # (B, V)
+    others = counted.sum(1)
+    # A lone rater has no others: their own fitted preferences are all there is.
+    return torch.where(others > 0, (values * counted).sum(1) / others.clamp(min=1.0), values.mean(1))
