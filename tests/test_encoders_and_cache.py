@@ -132,3 +132,21 @@ def test_bad_texts_give_finite_vectors_and_truncation_is_said_once(name, caplog)
         encoder.encode(["word " * 2000])
     assert vectors.shape == (5, 384) and np.all(np.isfinite(vectors))
     assert sum("truncated" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_minilm_resolves_to_the_fastest_variant_the_cpu_supports(monkeypatch):
+    from pluralist.encode import minilm
+    from pluralist.encode.int8 import int8_available
+
+    def resolve(flags):
+        monkeypatch.setattr(minilm, "cpu_flags", lambda: frozenset(flags))
+        minilm.fastest_precision.cache_clear()
+        return minilm.fastest_precision()
+
+    try:
+        assert resolve([]) == "fp32"
+        assert resolve(["avx512_vnni"]) == "fp32"        # int8 alone was not measured: no guess
+        assert resolve(["avx512_bf16"]) == "bf16"
+        assert resolve(["avx512_bf16", "avx512_vnni"]) == ("int8" if int8_available() else "bf16")
+    finally:
+        minilm.fastest_precision.cache_clear()
