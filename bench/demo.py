@@ -39,7 +39,8 @@ def main() -> None:
         seconds = time.perf_counter() - started
         metrics = json.loads(Path(f"{tmp}/demo/report/metrics.json").read_text())
     headline = demo_headline(metrics["families"])
-    result = {"encoder": args.encoder, "cold_cache": args.cold, "wall_s": round(seconds, 1),
+    result = {"encoder": args.encoder, "encoder_id": metrics["meta"]["encoder_id"],
+              "cold_cache": args.cold, "wall_s": round(seconds, 1),
               **headline,
               "targets": {"gain_over_bt_k20>=0.15": headline["gain_over_bt_k20"] >= 0.15,
                           "best_seen_fraction_of_bayes>=0.90":

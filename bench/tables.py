@@ -76,9 +76,40 @@ def persona_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+METHODS = ("none", "label-smoothing", "unbiased", "em", "peer-review")
+
+
+def noise_table(r: dict) -> str:
+    lines = ["Label noise, `python bench/noise.py` (clean-label accuracy on seen raters' held-out "
+             f"comparisons, the minority group `{r['minority_group']}` in brackets; a robust option "
+             f"that needs a rate is given the true one, or {r['assumed_rate_when_unknown']} at 0 "
+             "noise; `em` also shows its estimated flip rate):", "",
+             "| condition | family | " + " | ".join(METHODS) + " |", "|---|---|" + "---|" * len(METHODS)]
+    cells = {}
+    for row in r["results"]:
+        text = f"{row['clean_accuracy']:.3f} ({row['minority_clean_accuracy']:.3f})"
+        if "em_flip_rate" in row:
+            text += f" rate {row['em_flip_rate']:.2f}"
+        cells.setdefault((row["condition"], row["level"], row["family"]), {})[row["method"]] = text
+    for (kind, level, family), by_method in cells.items():
+        condition = f"{kind} {level:g}" if kind == "symmetric" else f"{level:.0%} adversarial"
+        lines.append(f"| {condition} | {family} | " + " | ".join(by_method.get(m, "") for m in METHODS) + " |")
+    lines.append("")
+    for family, t in r["targets"].items():
+        precision = t["flag_precision_at_5pct"]
+        lines.append(
+            f"`{family}`: best robust option at 0.4 noise `{t['best_robust_at_0.4']}`, "
+            f"{100 * t['gain_at_0.4']:+.1f} points (target +5); it costs {100 * t['loss_at_0_of_that_option']:.1f} "
+            f"points at 0 noise (target <= 0.5) and the minority at most {100 * t['largest_minority_drop_of_that_option']:.1f} "
+            f"(target <= 1); EM's flip rate at a true 0.2: {t['em_rate_at_0.2']:.3f}; adversarial flags at 5%: "
+            f"precision {'-' if precision is None else f'{precision:.2f}'}, recall "
+            f"{t['flag_recall_at_5pct']:.2f} (target 0.9 each).")
+    return "\n".join(lines)
+
+
 def main() -> None:
     for name, render in (("demo", demo_table), ("train", train_table), ("encode", encode_table),
-                         ("persona", persona_table)):
+                         ("persona", persona_table), ("noise", noise_table)):
         result = load(name)
         print(render(result) if result else f"({name}: no results yet)")
         print()
