@@ -23,6 +23,8 @@ true 0.2). Two scale-free measurements avoid that:
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 
@@ -77,13 +79,8 @@ def _voter_margins(model, batch, voters: torch.Tensor) -> torch.Tensor:
     if isinstance(model, LinearRaterModel):
         offset, design = model.pair_design(batch)                 # (B,), (B, K)
         return offset.unsqueeze(1) + design @ model.theta(voters).T
-    columns = []
-    for voter in voters.tolist():
-        batch_as_voter = type(batch)(batch.chosen, batch.rejected, batch.prompt_rows, batch.vectors,
-                                     torch.full_like(batch.rater, voter), batch.tie,
-                                     batch.strength, batch.weight)
-        columns.append(model.margin(batch_as_voter))
-    return torch.stack(columns, 1)
+    return torch.stack([model.margin(dataclasses.replace(batch, rater=torch.full_like(batch.rater, voter)))
+                        for voter in voters.tolist()], 1)
 
 
 def _without_own_vote(values: torch.Tensor, rater: torch.Tensor, voters: torch.Tensor) -> torch.Tensor:
