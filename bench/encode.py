@@ -4,11 +4,12 @@
 
 Speed: sentence-transformers' own fp32 `encode` and pluralist's `minilm-exact`
 (fp32), `minilm-bf16` and `minilm-int8`, on short (~20 tokens), medium (~80)
-and long (~250) texts. Each round runs every variant once, in its own
-subprocess (median of 3 passes per text set, peak RSS); rounds interleave the
-variants so that a slow spell of a shared machine hits them alike. Reported:
-median texts/s over rounds, and the median over rounds of the ratio to
-sentence-transformers in the same round. Fidelity: cosine of each fast
+and long (~250) texts, all loaded in one process. Each round times one pass
+of every variant over every text set, back to back, so that a slow spell of a
+shared machine hits them alike (timing each variant in its own process varied
+by up to 50% from one process to the next). Reported: median texts/s over
+rounds, and the median over rounds of the ratio to sentence-transformers in
+the same round. Peak RSS is measured for each variant alone in a subprocess. Fidelity: cosine of each fast
 variant to `minilm-exact` on 1,364 varied built-in texts, and on real
 dialogue texts (the development copy of hh-rlhf's harmless test split) when
 that file is present. Cache: a re-run over cached texts embeds nothing. With
@@ -62,18 +63,29 @@ def encoder_fn(variant: str):
     return get_encoder(variant).encode
 
 
-def speed_child(variant: str) -> dict:
+def rss_child(variant: str) -> dict:
+    """Peak resident memory of one variant encoding every text set once."""
     encode = encoder_fn(variant)
-    out = {}
-    for name, texts in text_sets().items():
-        encode(texts[:8])  # warm-up
-        times = []
-        for _ in range(3):
-            start = time.perf_counter()
-            encode(texts)
-            times.append(time.perf_counter() - start)
-        out[name] = round(len(texts) / statistics.median(times), 1)
-    out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    for texts in text_sets().values():
+        encode(texts)
+    return {"peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def speed_rounds(rounds: int) -> list[dict]:
+    encoders = {variant: encoder_fn(variant) for variant in VARIANTS}
+    sets = text_sets()
+    for encode in encoders.values():
+        encode(sets["short"][:8])  # warm-up (and the int8 calibration)
+    out = []
+    for number in range(rounds):
+        result = {variant: {} for variant in VARIANTS}
+        for name, texts in sets.items():
+            for variant, encode in encoders.items():
+                start = time.perf_counter()
+                encode(texts)
+                result[variant][name] = len(texts) / (time.perf_counter() - start)
+        print(f"round {number + 1}", json.dumps(result), flush=True)
+        out.append(result)
     return out
 
 
@@ -156,21 +168,24 @@ def accuracy() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--accuracy", action="store_true")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(speed_child(args.child)))
+        print(json.dumps(rss_child(args.child)))
         return
     import torch
 
     from pluralist.encode.minilm import fastest_precision
     from pluralist.fileio import write_json_atomic
 
-    rounds = [speed_round() for _ in range(args.rounds)]
-    result = {"texts_per_s_median": {v: {k: round(statistics.median(r[v][k] for r in rounds), 1)
-                                         for k in (*SETS, "peak_rss_mib")} for v in VARIANTS},
+    # Children first: Linux keeps a process's peak RSS across exec, so a child
+    # started after this process has loaded four encoders would report ours.
+    rss = {variant: rss_of(variant) for variant in VARIANTS}
+    rounds = speed_rounds(args.rounds)
+    result = {"texts_per_s_median": {v: {**{k: round(statistics.median(r[v][k] for r in rounds), 1)
+                                            for k in SETS}, **rss[v]} for v in VARIANTS},
               "ratio_to_sentence_transformers": {
                   v: {k: round(statistics.median(r[v][k] / r[VARIANTS[0]][k] for r in rounds), 2)
                       for k in SETS} for v in VARIANTS},
@@ -190,14 +205,10 @@ def resolved_name(precision: str) -> str:
     return next(name for name, value in NAMES.items() if value == precision)
 
 
-def speed_round() -> dict:
-    out = {}
-    for variant in VARIANTS:
-        run = subprocess.run([sys.executable, __file__, "--child", variant],
-                             capture_output=True, text=True, check=True)
-        out[variant] = json.loads(run.stdout.strip().splitlines()[-1])
-        print(variant, out[variant], flush=True)
-    return out
+def rss_of(variant: str) -> dict:
+    run = subprocess.run([sys.executable, __file__, "--child", variant],
+                         capture_output=True, text=True, check=True)
+    return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 def mean_tokens() -> dict:

@@ -20,8 +20,9 @@ def load(name: str) -> dict | None:
 
 def encode_table(r: dict) -> str:
     speed, ratio, tokens = r["texts_per_s_median"], r["ratio_to_sentence_transformers"], r["mean_tokens"]
-    lines = [f"Encoding, `python bench/encode.py --accuracy` (texts/s, median of {r['rounds']} rounds; in "
-             "brackets the median of the ratio to sentence-transformers within a round; `minilm` is "
+    lines = [f"Encoding, `python bench/encode.py --accuracy` (texts/s, median of {r['rounds']} rounds, each "
+             "timing every variant back to back in one process; in brackets the median of the ratio to "
+             "sentence-transformers within a round; `minilm` is "
              f"`{r['minilm_resolves_to']}` on this machine):", "",
              f"| | short (~{tokens['short']:.0f} tokens) | medium (~{tokens['medium']:.0f}) | "
              f"long (~{tokens['long']:.0f}) | peak RSS MiB |", "|---|---|---|---|---|"]
