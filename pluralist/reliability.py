@@ -69,14 +69,14 @@ def rater_reliability(model, data, rows_by_rater: dict[str, np.ndarray], *, seed
         rows, rater_support = rows[decided], rater_support[decided]
         own = cross_fitted_margins(model, rows, data, rng)
         rate, anchors = anchor_flip_rate(own, RATER_ANCHOR_SHARE)
-        # where the others are surest: their certainty, not the label, picks these
-        others_sure = np.argsort(-np.abs(rater_support - 0.5), kind="stable")[:anchors]
-        against = float((rater_support[others_sure] < 0.5).sum())
+        # the same rule with the others' support as the margin: their certainty, not
+        # the label, picks the comparisons
+        disagreement, _ = anchor_flip_rate(rater_support - 0.5, RATER_ANCHOR_SHARE)
         entry = {"comparisons": int(len(rows)), "flip_rate": rate, "anchor_comparisons": anchors,
                  "flip_rate_interval90": list(wilson_interval(rate * anchors, anchors)),
                  "own_model_accuracy": float(correct(own, np.zeros(len(own), bool)).mean()),
-                 "disagreement_with_others": against / anchors,
-                 "disagreement_interval90": list(wilson_interval(against, anchors))}
+                 "disagreement_with_others": disagreement,
+                 "disagreement_interval90": list(wilson_interval(disagreement * anchors, anchors))}
         raters[rater] = {**entry, "flags": _flags(entry)}
     flagged = {flag: sorted(r for r, v in raters.items() if flag in v["flags"])
                for flag in ("adversarial", "random")}
