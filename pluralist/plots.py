@@ -24,6 +24,17 @@ def _png(plt, fig) -> bytes:
     return buffer.getvalue()
 
 
+def _finish(plt, fig, ax, xlabel: str, ylabel: str, title: str, grid: bool = True) -> bytes:
+    """Axis labels, title, legend (and grid) the way every chart here has them; PNG bytes."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    if grid:
+        ax.grid(alpha=0.3)
+    return _png(plt, fig)
+
+
 def kshot_curves(results: dict) -> bytes:
     plt, fig, ax = _figure()
     for family, result in results.items():
@@ -39,12 +50,9 @@ def kshot_curves(results: dict) -> bytes:
         ax.axhline(max(b for b in bayes if b is not None), color="grey", linewidth=0.8,
                    linestyle=":", label="Bayes")
     ax.set_xscale("log")
-    ax.set_xlabel("k: comparisons from the new rater (k = 0 drawn at 0.5: population reward)")
-    ax.set_ylabel("accuracy on their held-out comparisons")
-    ax.set_title("Unseen raters: accuracy after adapting on k comparisons")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    return _png(plt, fig)
+    return _finish(plt, fig, ax, "k: comparisons from the new rater (k = 0 drawn at 0.5: population reward)",
+                   "accuracy on their held-out comparisons",
+                   "Unseen raters: accuracy after adapting on k comparisons")
 
 
 def reliability_diagrams(results: dict) -> bytes:
@@ -54,12 +62,8 @@ def reliability_diagrams(results: dict) -> bytes:
         bins = result["seen"]["calibration"]["bins"]
         ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o",
                 label=f"{family} (ECE {result['seen']['calibration']['ece']:.3f})")
-    ax.set_xlabel("predicted probability of the predicted side")
-    ax.set_ylabel("observed frequency")
-    ax.set_title("Reliability on seen raters' held-out comparisons")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    return _png(plt, fig)
+    return _finish(plt, fig, ax, "predicted probability of the predicted side", "observed frequency",
+                   "Reliability on seen raters' held-out comparisons")
 
 
 def per_rater_histograms(results: dict) -> bytes:
@@ -68,11 +72,8 @@ def per_rater_histograms(results: dict) -> bytes:
     for family, result in results.items():
         ax.hist(result["seen"]["per_rater_accuracy"]["values"], bins=bins, histtype="step",
                 linewidth=1.5, label=family)
-    ax.set_xlabel("accuracy of one seen rater on their held-out comparisons")
-    ax.set_ylabel("raters")
-    ax.set_title("Distribution of per-rater accuracy")
-    ax.legend(fontsize=8)
-    return _png(plt, fig)
+    return _finish(plt, fig, ax, "accuracy of one seen rater on their held-out comparisons", "raters",
+                   "Distribution of per-rater accuracy", grid=False)
 
 
 def rater_map(profiles: list[list[float]], groups: list[str], family: str) -> bytes:
