@@ -67,6 +67,16 @@ def test_report_has_every_section_and_every_image_decodes(compared):
     assert "nan" not in (out / "summary.md").read_text().lower()
 
 
+def _train_then_eval(root, tmp_path, train_file, eval_file, family, *, epochs):
+    """`train` on one file, then `eval` the saved model on another: (CLI result, metrics)."""
+    assert run("train", train_file, "--family", family, "--encoder", "hashing:64", "--epochs", epochs,
+               "--out", tmp_path / "m", "--cache-dir", root / "c").exit_code == 0
+    result = run("eval", tmp_path / "m", eval_file, "--out", tmp_path / "r", "--shots", "0,5",
+                 "--cache-dir", root / "c")
+    assert result.exit_code == 0, result.output
+    return result, json.loads((tmp_path / "r" / "metrics.json").read_text())
+
+
 def test_eval_of_a_saved_model_on_a_held_out_file(small_bench, tmp_path):
     root, data = small_bench
     lines = data.read_text().splitlines()
@@ -75,12 +85,7 @@ def test_eval_of_a_saved_model_on_a_held_out_file(small_bench, tmp_path):
     train_raters = {f"r{i:04d}" for i in range(30)}
     train_file.write_text("".join(json.dumps(r) + "\n" for r in rows[::2] if r["rater"] in train_raters))
     test_file.write_text("".join(json.dumps(r) + "\n" for r in rows[1::2]))
-    assert run("train", train_file, "--family", "lowrank", "--encoder", "hashing:64", "--epochs", 5,
-               "--out", tmp_path / "m", "--cache-dir", root / "c").exit_code == 0
-    result = run("eval", tmp_path / "m", test_file, "--out", tmp_path / "r", "--shots", "0,5",
-                 "--cache-dir", root / "c")
-    assert result.exit_code == 0, result.output
-    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    result, metrics = _train_then_eval(root, tmp_path, train_file, test_file, "lowrank", epochs=5)
     family = metrics["families"]["lowrank"]
     assert family["seen"]["raters"] == 30
     assert metrics["meta"]["split"]["unseen_raters"] == 10
@@ -100,12 +105,7 @@ def test_eval_on_a_file_of_only_new_raters_says_seen_metrics_are_absent(small_be
     train_file, new_file = tmp_path / "train.jsonl", tmp_path / "new.jsonl"
     train_file.write_text("".join(json.dumps(r) + "\n" for r in rows if r["rater"] < "r0020"))
     new_file.write_text("".join(json.dumps(r) + "\n" for r in rows if r["rater"] >= "r0020"))
-    assert run("train", train_file, "--family", "bt", "--encoder", "hashing:64", "--epochs", 3,
-               "--out", tmp_path / "m", "--cache-dir", root / "c").exit_code == 0
-    result = run("eval", tmp_path / "m", new_file, "--out", tmp_path / "r", "--shots", "0,5",
-                 "--cache-dir", root / "c")
-    assert result.exit_code == 0, result.output
-    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    result, metrics = _train_then_eval(root, tmp_path, train_file, new_file, "bt", epochs=3)
     assert "seen-rater metrics are absent" in metrics["meta"]["notes"][0]
     assert metrics["families"]["bt"]["unseen_kshot"][1]["raters"] == 20
     assert "n/a" in result.output
