@@ -120,6 +120,31 @@ def test_fast_minilm_stays_within_the_fidelity_bar(name):
         assert fast.id != exact.id   # different numerics never share cached vectors
 
 
+def test_token_batches_cover_every_text_once_within_the_budget():
+    from pluralist.encode.hf import token_batches
+
+    lengths = [3, 250, 40, 7, 7, 120, 250, 1, 60, 90] * 7
+    batches = list(token_batches(lengths, max_tokens=512, max_rows=8))
+    seen = np.concatenate(batches)
+    assert sorted(seen.tolist()) == list(range(len(lengths)))
+    for rows in batches:
+        longest = max(lengths[i] for i in rows)
+        assert len(rows) <= 8 and (len(rows) == 1 or len(rows) * longest <= 512)
+    # sorted by length: no batch mixes the shortest texts with the longest
+    assert [lengths[i] for i in batches[0]] == [1] * 7 + [3]
+    assert all(lengths[i] == 250 for i in batches[-1])
+
+
+def test_fast_minilm_agrees_with_exact_across_batch_compositions():
+    """A text's vector does not depend on which texts share its batch."""
+    texts = VARIED[:12]
+    fast = get_encoder("minilm")
+    together = fast.encode(texts)
+    alone = np.stack([fast.encode([t])[0] for t in texts])
+    assert np.abs(together - alone).max() < 2e-2
+    assert ((together * alone).sum(1)).min() > 0.9995
+
+
 @pytest.mark.parametrize("name", ["minilm", "minilm-exact"])
 def test_bad_texts_give_finite_vectors_and_truncation_is_said_once(name, caplog):
     import logging

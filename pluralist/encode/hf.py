@@ -22,24 +22,29 @@ POOLINGS = ("mean", "last")
 PRECISIONS = ("fp32", "bf16", "int8")
 log = logging.getLogger("pluralist")
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
-INT8_VERSION = 2  # bump when the int8 recipe or its calibration texts change
+INT8_VERSION = 3  # bump when the int8 recipe or its calibration texts change
+COMPACT_VERSION = 1  # bump when bert.py's forward changes its numbers
 
 
 class TransformersEncoder:
-    """Batches are sorted by length so padding stays small (dynamic padding).
+    """Texts are tokenized first, then batched by length under a token budget
+    (dynamic padding, see `token_batches`).
 
-    precision "bf16" runs the transformer under CPU bfloat16 autocast (matrix
-    products in bf16, pooling and normalisation in fp32); "int8" also replaces
-    the attention projections and first feed-forward layer by smoothed int8
-    products (see int8.py), calibrated on fixed texts when the encoder is
-    built. Their vectors differ from fp32 ones, so each has its own id.
+    precision "fp32" runs the transformers forward. "bf16" and "int8" (BERT
+    models only) run the compact forward of bert.py: matrix products in bf16,
+    residual stream, LayerNorms, pooling and normalisation in fp32; "int8" also
+    turns the query/key/value, attention-output and first feed-forward
+    products into smoothed int8 ones (int8.py), calibrated on fixed texts when
+    the encoder is built. Their vectors differ from fp32 ones, so each has its
+    own id.
     """
 
     def __init__(self, path: str | Path, *, pooling: str = "mean", normalize: bool = True,
-                 max_length: int = 512, batch_size: int = 32, name: str | None = None,
-                 precision: str = "fp32"):
+                 max_length: int = 512, batch_size: int = 64, batch_tokens: int = 2048,
+                 name: str | None = None, precision: str = "fp32"):
         self.path, self.pooling, self.normalize = Path(path), pooling, normalize
-        self.max_length, self.batch_size, self.precision = max_length, batch_size, precision
+        self.max_length, self.precision = max_length, precision
+        self.batch_size, self.batch_tokens = batch_size, batch_tokens
         self._warned_truncation = False
         if pooling not in POOLINGS:
             raise EncoderError(f"unknown pooling {pooling!r}; choose from {POOLINGS}")
@@ -51,36 +56,52 @@ class TransformersEncoder:
         self.dim = int(self._model.config.hidden_size)
         self.max_length = min(max_length, self._tokenizer.model_max_length or max_length)
         label = name or f"hf:{self.path.name}"
-        suffix = {"fp32": "", "bf16": ":bf16", "int8": f":int8-sq{INT8_VERSION}"}[precision]
+        suffix = {"fp32": "", "bf16": f":bf16-c{COMPACT_VERSION}",
+                  "int8": f":int8-sq{INT8_VERSION}"}[precision]
         self.id = f"{label}:{pooling}:{'norm' if normalize else 'raw'}{suffix}:{_fingerprint(self.path)}"
-        if precision == "int8":
-            self._quantize()
+        if precision != "fp32":
+            self._compact(precision)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         import torch
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        bf16 = self.precision != "fp32"
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            for start in range(0, len(texts), self.batch_size):
-                rows = order[start:start + self.batch_size]
-                out[rows] = self._encode_batch([_clean(texts[i]) for i in rows])
+        ids = self._tokenizer([_clean(t) for t in texts], truncation=True,
+                              max_length=self.max_length)["input_ids"]
+        self._note_truncation(max(map(len, ids), default=0))
+        with torch.inference_mode():
+            for rows in token_batches([len(row) for row in ids], self.batch_tokens, self.batch_size):
+                out[rows] = self._encode_batch([ids[i] for i in rows])
         return out
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+    def _encode_batch(self, ids: list[list[int]]) -> np.ndarray:
         import torch
 
-        tokens = self._tokenizer(texts, padding=True, truncation=True,
-                                 max_length=self.max_length, return_tensors="pt")
-        self._note_truncation(tokens)
-        hidden = self._model(**tokens).last_hidden_state.float()  # (B, T, H)
-        mask = tokens["attention_mask"]                    # (B, T)
-        pooled = _POOL[self.pooling](hidden, mask)         # (B, H)
+        input_ids = torch.full((len(ids), max(map(len, ids))), self._tokenizer.pad_token_id)
+        mask = torch.zeros_like(input_ids)
+        for row, tokens in enumerate(ids):  # right padding
+            input_ids[row, :len(tokens)] = torch.tensor(tokens)
+            mask[row, :len(tokens)] = 1
+        hidden = self._model(input_ids=input_ids, attention_mask=mask)    # (B, T, H)
+        hidden = getattr(hidden, "last_hidden_state", hidden)
+        pooled = _POOL[self.pooling](hidden, mask)                         # (B, H)
         if self.normalize:
             pooled = torch.nn.functional.normalize(pooled, dim=-1)
         return pooled.float().numpy()
 
+    def _compact(self, precision: str) -> None:
+        """Swap in bert.py's forward: bf16 products, or int8 ones calibrated in fp32."""
+        import torch
+
+        from .bert import CompactBert
+
+        try:
+            self._model = CompactBert(self._model)
+        except ValueError as err:
+            raise EncoderError(f"{self.path}: {precision} precision needs {err}") from None
+        if precision == "int8":
+            self._quantize()
+        self._model.linears_to(torch.bfloat16)
 
     def _quantize(self) -> None:
         from .calibration import CALIBRATION_TEXTS
@@ -89,18 +110,36 @@ class TransformersEncoder:
         if not int8_available():
             raise EncoderError("int8 precision needs torch's int8 matrix product, "
                                "which this torch build lacks; use fp32 or bf16")
-        precision, self.precision = self.precision, "fp32"  # calibrate on the fp32 model
-        try:
-            quantize_linears(self._model, lambda: self.encode(list(CALIBRATION_TEXTS)))
-        finally:
-            self.precision = precision
+        # The compact model is still fp32 here: calibration sees fp32 activations.
+        quantize_linears(self._model, lambda: self.encode(list(CALIBRATION_TEXTS)))
 
-    def _note_truncation(self, tokens) -> None:
+    def _note_truncation(self, longest: int) -> None:
         """Say once per encoder that long texts are cut at the model's limit."""
-        if not self._warned_truncation and tokens["attention_mask"].shape[1] >= self.max_length:
+        if not self._warned_truncation and longest >= self.max_length:
             self._warned_truncation = True
             log.warning("%s: texts longer than %d tokens are truncated to that length",
                         self.id, self.max_length)
+
+
+def token_batches(lengths: list[int], max_tokens: int, max_rows: int):
+    """Row indices in batches of similar length, each padded to at most
+    `max_tokens` tokens (rows x longest row) and `max_rows` rows.
+
+    Sorting by length keeps padding small; a token budget rather than a fixed
+    row count lets short texts go in large batches (the products are more
+    efficient) and long ones in small batches (attention's length-squared
+    scores then stay in cache). Measured with minilm on 2 cores: 64 rows of
+    short texts ran 20-30% faster than 16, 8 rows of 256-token texts about
+    20% faster than 32."""
+    order = np.argsort(lengths, kind="stable")
+    batch: list[int] = []
+    for index in order:
+        if batch and (len(batch) + 1) * lengths[index] > max_tokens or len(batch) == max_rows:
+            yield np.array(batch)
+            batch = []
+        batch.append(int(index))
+    if batch:
+        yield np.array(batch)
 
 
 def _mean_pool(hidden, mask):

