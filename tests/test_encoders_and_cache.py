@@ -160,7 +160,7 @@ def test_bad_texts_give_finite_vectors_and_truncation_is_said_once(name, caplog)
 
 
 def test_minilm_resolves_to_the_fastest_variant_the_cpu_supports(monkeypatch):
-    from pluralist.encode import minilm
+    from pluralist.encode import int8, minilm
 
     def resolve(flags):
         monkeypatch.setattr(minilm, "cpu_flags", lambda: frozenset(flags))
@@ -169,9 +169,11 @@ def test_minilm_resolves_to_the_fastest_variant_the_cpu_supports(monkeypatch):
 
     try:
         assert resolve([]) == "fp32"
-        assert resolve(["avx512_vnni"]) == "fp32"
         assert resolve(["avx512_bf16"]) == "bf16"
-        # int8 measured no faster than bf16 where both run: never picked by itself
+        monkeypatch.setattr(int8, "int8_available", lambda: True)
+        assert resolve(["avx512_bf16", "avx512_vnni"]) == "int8"
+        assert resolve(["avx512_vnni"]) == "fp32"  # int8's other products run in bf16
+        monkeypatch.setattr(int8, "int8_available", lambda: False)
         assert resolve(["avx512_bf16", "avx512_vnni"]) == "bf16"
     finally:
         minilm.fastest_precision.cache_clear()

@@ -5,10 +5,12 @@ Mean pooling and L2 normalisation, as sentence-transformers does for this
 model (Reimers & Gurevych, 2019); 256 tokens, the model's trained limit.
 
 `minilm` is the fastest variant that meets the fidelity bar (cosine >= 0.99
-on every text and >= 0.999 on average against fp32, bench/encode.py): bf16
-autocast where the CPU has bf16 instructions, else fp32. `minilm-int8`
-(smoothed, per-token int8 products; int8.py), `minilm-bf16` and
-`minilm-exact` (fp32) name one variant each. Every variant has its own id, so
+on every text and >= 0.999 on average against fp32, bench/encode.py): int8
+where the CPU has int8 dot-product and bf16 instructions, else bf16 where it
+has bf16 ones, else fp32 (see `fastest_precision`). `minilm-int8` (smoothed,
+per-token int8 products; int8.py), `minilm-bf16` (both through bert.py's
+compact forward) and `minilm-exact` (fp32, the transformers forward) name one
+variant each. Every variant has its own id, so
 cached vectors never mix.
 """
 
@@ -40,13 +42,20 @@ def bundled_minilm(precision: str) -> TransformersEncoder:
 
 @functools.cache
 def fastest_precision() -> str:
-    """bf16 autocast where the CPU has bf16 instructions, else fp32.
+    """int8 where the CPU has int8 dot-product (VNNI) and bf16 instructions and
+    torch's int8 product runs, else bf16 where it has bf16 ones, else fp32.
 
-    int8 is not chosen automatically: on the one machine measured (AVX512 with
-    VNNI and BF16, 2 cores) its speed against bf16 stayed within run-to-run
-    noise (0.99x and 1.07x in two runs of bench/encode.py), at a lower cosine
-    to fp32."""
-    return "bf16" if cpu_flags() & {"avx512_bf16", "amx_bf16"} else "fp32"
+    Measured on one machine (AVX512 with VNNI and BF16, 2 cores;
+    bench/encode.py, 7 rounds): int8 was faster than bf16 on every text set in
+    every round, both well above 2x sentence-transformers on medium texts, and
+    both within the fidelity bar. Elsewhere the order is an assumption."""
+    from .int8 import int8_available
+
+    flags = cpu_flags()
+    if not flags & {"avx512_bf16", "amx_bf16"}:
+        return "fp32"
+    # the int8 variant runs its other products in bf16, so it needs both
+    return "int8" if flags & {"avx512_vnni", "amx_int8"} and int8_available() else "bf16"
 
 
 @functools.cache
