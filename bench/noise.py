@@ -57,10 +57,13 @@ def run_condition(synth, encoder: str, families, methods, true_rate: float) -> l
                 row["em_flip_rate"] = result.noise["global_rate"]
             if adversarial and method in ("none", "em"):
                 rel = rater_reliability(model, bench.data, synth.table.rows_by_rater(split.train))
-                flagged = set(rel["flagged"]["adversarial"])
-                hits = len(flagged & adversarial)
-                row["adversarial_flag_precision"] = hits / len(flagged) if flagged else None
-                row["adversarial_flag_recall"] = hits / len(adversarial)
+                sure = set(rel["flagged"]["adversarial"])
+                for name, flagged in (("adversarial_flag", sure),
+                                      ("adversarial_or_possible_flag",
+                                       sure | set(rel["flagged"]["possibly_adversarial"]))):
+                    hits = len(flagged & adversarial)
+                    row[f"{name}_precision"] = hits / len(flagged) if flagged else None
+                    row[f"{name}_recall"] = hits / len(adversarial)
             rows.append(row)
             print(json.dumps(row), flush=True)
     return rows
@@ -114,7 +117,10 @@ def targets(rows: list[dict]) -> dict:
             "em_rate_at_0.2": pick("symmetric", 0.2, family, "em")["em_flip_rate"],
             "target_em_rate_at_0.2": [0.15, 0.25],
             "flag_precision_at_5pct": flags["adversarial_flag_precision"],
-            "flag_recall_at_5pct": flags["adversarial_flag_recall"], "target_flags": 0.9}
+            "flag_recall_at_5pct": flags["adversarial_flag_recall"],
+            "flag_or_possible_precision_at_5pct": flags["adversarial_or_possible_flag_precision"],
+            "flag_or_possible_recall_at_5pct": flags["adversarial_or_possible_flag_recall"],
+            "target_flags": 0.9}
     return out
 
 

@@ -14,11 +14,11 @@ true 0.2). Two scale-free measurements avoid that:
   margins. Only the ranking of margins matters. Where the anchors are not
   quite certain the estimate is biased upward by the disagreement left there.
 - Ask the others. A rater's own fitted preferences happily learn a reversed
-  taste, so reversal shows only against other people: each comparison is
-  scored by the fitted preferences of up to MAX_VOTERS other seen raters
-  (never its own rater); `support` is their mean probability of the recorded
-  chosen response. A minority disagrees with them where taste decides but
-  sides with them elsewhere; an adversarial rater goes against them overall.
+  taste, so reversal shows only against other people: `voter_margins` scores
+  each comparison by the fitted preferences of up to MAX_VOTERS seen raters.
+  reliability.py asks whether the rater is better explained by some of them
+  as they are (a minority taste is: by its own group) or by some of them
+  reversed (an adversarial rater is: by its own group, reversed).
 """
 
 from __future__ import annotations
@@ -52,17 +52,18 @@ def anchor_flip_rate(margin: np.ndarray, share: float = ANCHOR_SHARE) -> tuple[f
 
 
 @torch.no_grad()
-def others_support(model, data: PreferenceData, rows, *, seed: int = 0) -> np.ndarray:
-    """(n,) the other seen raters' mean probability of each recorded chosen response."""
+def voter_margins(model, data: PreferenceData, rows, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """((n, V) margin of each recorded label under each voter's fitted preferences,
+    (V,) the voters' rater indices): up to MAX_VOTERS seen raters, or the population."""
     rows = np.asarray(rows)
     voters = _voters(model.n_raters, MAX_VOTERS if isinstance(model, LinearRaterModel)
                      else MAX_VOTERS_NONLINEAR, seed)
     was_training = model.training
     model.eval()
-    support = [_without_own_vote(torch.sigmoid(_voter_margins(model, batch, voters)), batch.rater, voters)
-               for batch in data.batches(rows)]
+    margins = [_voter_margins(model, batch, voters) for batch in data.batches(rows)]
     model.train(was_training)
-    return torch.cat(support).double().numpy() if support else np.zeros(0)
+    margins = torch.cat(margins).double().numpy() if margins else np.zeros((0, len(voters)))
+    return margins, voters.numpy()
 
 
 def _voters(n_raters: int, most: int, seed: int) -> torch.Tensor:
@@ -81,11 +82,3 @@ def _voter_margins(model, batch, voters: torch.Tensor) -> torch.Tensor:
         return offset.unsqueeze(1) + design @ model.theta(voters).T
     return torch.stack([model.margin(dataclasses.replace(batch, rater=torch.full_like(batch.rater, voter)))
                         for voter in voters.tolist()], 1)
-
-
-def _without_own_vote(values: torch.Tensor, rater: torch.Tensor, voters: torch.Tensor) -> torch.Tensor:
-    """(B,) mean over voters, leaving out the row's own rater where it is one of them."""
-    counted = (rater.unsqueeze(1) != voters.unsqueeze(0)).float()   # (B, V)
-    others = counted.sum(1)
-    # A lone rater has no others: their own fitted preferences are all there is.
-    return torch.where(others > 0, (values * counted).sum(1) / others.clamp(min=1.0), values.mean(1))

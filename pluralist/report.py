@@ -126,18 +126,20 @@ def _reliability_section(results: dict, order: list[str]) -> str:
             continue
         rates = [v["flip_rate"] for v in rel["raters"].values()]
         flagged = ", ".join(
-            f"{r} ({rel['raters'][r]['disagreement_with_others']:.2f} "
-            f"[{rel['raters'][r]['disagreement_interval90'][0]:.2f}, "
-            f"{rel['raters'][r]['disagreement_interval90'][1]:.2f}])"
+            f"{r} ({rel['raters'][r]['reversal_gain']:+.2f} "
+            f"[{rel['raters'][r]['reversal_interval90'][0]:+.2f}, "
+            f"{rel['raters'][r]['reversal_interval90'][1]:+.2f}])"
             for r in rel["flagged"]["adversarial"][:12]) or "none"
         rows.append([family, len(rel["raters"]), f"{sum(rates) / len(rates):.3f}",
-                     len(rel["flagged"]["adversarial"]), len(rel["flagged"]["random"]), flagged])
+                     len(rel["flagged"]["adversarial"]), len(rel["flagged"]["possibly_adversarial"]),
+                     len(rel["flagged"]["random"]), flagged])
     if not rows:
         return "<p>Not assessed: no seen rater had enough comparisons without ties.</p>"
     rule = next(results[f]["reliability"] for f in order if results[f].get("reliability"))
     return (f"<p>{html.escape(rule['rule'])}. Position bias: {html.escape(rule['position_bias'])}.</p>"
             + _table(rows, ["family", "raters assessed", "mean estimated flip rate", "adversarial",
-                            "random", "adversarial raters: disagreement with the others [90% interval]"]))
+                            "possibly adversarial", "random",
+                            "adversarial raters: reversal gain [90% interval]"]))
 
 
 def _html(meta: dict, results: dict, order: list[str], summary: str, figures: dict) -> str:

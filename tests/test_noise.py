@@ -113,10 +113,8 @@ def test_a_reversed_rater_is_flagged_and_a_consistent_minority_is_not():
     report = rater_reliability(model, data, {f"r{r}": sim.rows([r]) for r in range(47)})
     assert report["flagged"]["adversarial"] == ["r46"]
     minority = [report["raters"][f"r{r}"] for r in range(40, 46)]
-    assert all(not m["flags"] for m in minority)
+    assert all(not m["flags"] for m in minority)          # not even "possibly"
     reversed_rater = report["raters"]["r46"]
-    assert reversed_rater["disagreement_with_others"] > 0.8
-    assert max(m["disagreement_with_others"] for m in minority) < 0.5
-    # reversed is not inconsistent: its own model predicts it as well as anyone's
-    assert reversed_rater["flip_rate"] < 0.3
+    assert reversed_rater["reversal_interval90"][0] > 0.2
+    assert max(m["reversal_interval90"][1] for m in minority) < 0
     assert np.mean([report["raters"][f"r{r}"]["flip_rate"] for r in range(40)]) < 0.15
