@@ -72,7 +72,7 @@ class CompactBert(nn.Module):
         self.layers = nn.ModuleList(Layer(layer, config.num_attention_heads)
                                     for layer in hf_model.encoder.layer)
         self.heads = config.num_attention_heads
-        self.compute_dtype = torch.float32  # of the products; int8 ones return it too
+        self.compute_dtype = torch.float32  # of the products: fp32 until linears_to
         self.eval()
 
     def linears_to(self, dtype) -> None:
