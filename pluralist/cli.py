@@ -125,13 +125,15 @@ def data_convert(file, rater_column, kind, out):
 @click.option("--noise", default=0.0, show_default=True, help="Probability of flipping a label.")
 @click.option("--adversarial", default=0.0, show_default=True,
               help="Fraction of raters answering against their taste.")
-def data_synth(out, seed, raters, comparisons_per_rater, noise, adversarial):
+@click.option("--position-bias", default=0.0, show_default=True,
+              help="Fraction of raters who mostly pick the response shown first.")
+def data_synth(out, seed, raters, comparisons_per_rater, noise, adversarial, position_bias):
     """Write the built-in pluralistic benchmark with its ground truth."""
     from .data import SynthConfig
     from .jobs import write_benchmark
 
     config = SynthConfig(seed=seed, raters=raters, comparisons_per_rater=comparisons_per_rater,
-                         noise=noise, adversarial=adversarial)
+                         noise=noise, adversarial=adversarial, position_bias=position_bias)
     bench, truth_path = write_benchmark(config, Path(out))
     click.echo(f"wrote {len(bench.table)} comparisons, {len(bench.texts)} texts, "
                f"{raters} raters to {out}; ground truth in {truth_path} "

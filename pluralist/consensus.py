@@ -32,8 +32,8 @@ import torch
 from .models.base import LinearRaterModel
 from .models.data import UNKNOWN_RATER, PreferenceData
 
-MAX_VOTERS = 200
-MAX_VOTERS_NONLINEAR = 24  # families without a linear rater form score each voter separately
+MAX_VOTERS = 200   # fewer (24 were tried for the families scored voter by voter) left a
+                   # 10% minority with too few voters like them: flagged as reversed
 ANCHOR_SHARE = 0.1         # of a set of comparisons, the tenth with the largest margins
 TOP_VOTERS = 0.1           # the share of voters (at least 3) that explain a rater best
 ROUNDS = 2                 # the second leaves out voters the first found reversed
@@ -60,8 +60,7 @@ def voter_margins(model, data: PreferenceData, rows, *, seed: int = 0) -> tuple[
     """((n, V) margin of each recorded label under each voter's fitted preferences,
     (V,) the voters' rater indices): up to MAX_VOTERS seen raters, or the population."""
     rows = np.asarray(rows)
-    voters = _voters(model.n_raters, MAX_VOTERS if isinstance(model, LinearRaterModel)
-                     else MAX_VOTERS_NONLINEAR, seed)
+    voters = _voters(model.n_raters, MAX_VOTERS, seed)
     was_training = model.training
     model.eval()
     margins = [_voter_margins(model, batch, voters) for batch in data.batches(rows)]
@@ -71,8 +70,9 @@ def voter_margins(model, data: PreferenceData, rows, *, seed: int = 0) -> tuple[
 
 
 def reversal_gains(model, data: PreferenceData, rows_by_rater: dict[str, np.ndarray], *,
-                   seed: int = 0) -> tuple[dict[str, np.ndarray], int]:
-    """({rater: (n,) gain per comparison}, voters): how much better, in held-out
+                   seed: int = 0) -> tuple[dict[str, np.ndarray], bool]:
+    """({rater: (n,) gain per comparison}, whether the voters differ at all: a model
+    without per-rater preferences gives them all the population's): how much better, in held-out
     log-likelihood (nats), the TOP_VOTERS share of voters that best match the
     rater's labels explain them reversed than as they are.
 
@@ -85,6 +85,7 @@ def reversal_gains(model, data: PreferenceData, rows_by_rater: dict[str, np.ndar
     raters = list(rows_by_rater)
     index = {rater: int(data.rater[rows_by_rater[rater][0]]) for rater in raters}
     suspects: list[int] = []
+    differ = False
     for _ in range(ROUNDS):
         gains = {}
         # scored RATERS_PER_CALL raters at a time: one call per rater was most of the
@@ -93,13 +94,14 @@ def reversal_gains(model, data: PreferenceData, rows_by_rater: dict[str, np.ndar
             chunk = raters[start:start + RATERS_PER_CALL]
             margins, voters = voter_margins(model, data, np.concatenate([rows_by_rater[r] for r in chunk]),
                                             seed=seed)
+            differ = differ or bool(np.any(np.ptp(margins, axis=1) > 1e-6))
             ends = np.cumsum([len(rows_by_rater[r]) for r in chunk])
             for number, rater, rater_margins in zip(range(start, len(raters)), chunk,
                                                     np.split(margins, ends[:-1])):
                 keep = (voters != index[rater]) & ~np.isin(voters, suspects)
                 gains[rater] = _reversal_gain(rater_margins[:, keep], np.random.default_rng([seed, number]))
         suspects = [index[rater] for rater, gain in gains.items() if gain.mean() > 0]
-    return gains, len(_voters(model.n_raters, MAX_VOTERS, seed))
+    return gains, differ
 
 
 def _reversal_gain(margins: np.ndarray, rng) -> np.ndarray:

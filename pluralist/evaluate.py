@@ -8,6 +8,8 @@ says, and a non-tie with margin exactly 0 counts one half too.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.special import expit, log_expit
 
@@ -19,6 +21,16 @@ def correct(margin: np.ndarray, tie: np.ndarray) -> np.ndarray:
     """(N,) 1, 0 or 0.5 per comparison."""
     won = np.where(margin > 0, 1.0, np.where(margin == 0, 0.5, 0.0))
     return np.where(tie, 0.5, won)
+
+
+def wilson_interval(successes: float, n: int, z: float = 1.645) -> tuple[float, float]:
+    """90% (z = 1.645) Wilson score interval for a proportion."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def log_loss(margin: np.ndarray, tie: np.ndarray) -> float:

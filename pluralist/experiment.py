@@ -62,7 +62,7 @@ def evaluate_model(model: PreferenceModel, bench: Benchmark, config: EvalConfig 
     result["rater_profiles"] = rater_profiles(model)
     every_seen_row = np.concatenate([split.train, split.seen_test])
     result["reliability"] = rater_reliability(model, bench.data, table.rows_by_rater(every_seen_row),
-                                              seed=config.seed)
+                                              seed=config.seed, chosen_first=table.chosen_first)
     return result
 
 

@@ -24,6 +24,8 @@ GOOD = '{"rater": "u", "chosen": "a", "rejected": "b"}'
     ('{"chosen": "a", "rejected": "b"}', "line 2", "rater", "missing required field"),
     ('{"rater": "u", "chosen": [{"role": "user"}], "rejected": "b"}', "line 2", "chosen", "role"),
     ('[1, 2]', "line 2", None, "expected an object"),
+    ('{"rater": "u", "chosen": "a", "rejected": "b", "chosen_first": "left"}', "line 2", "chosen_first",
+     "not a boolean"),
 ])
 def test_jsonl_errors_name_file_line_and_field(write_jsonl, bad_line, where, field, problem):
     path = write_jsonl([GOOD, bad_line])

@@ -121,6 +121,7 @@ def test_a_reversed_rater_is_flagged_and_a_consistent_minority_is_not():
 
 
 def test_reversed_raters_cannot_vouch_for_each_other_and_bt_only_gives_sure_flags():
+    """Also: a rater who always picks the response shown first is flagged position-biased."""
     from pluralist.models import build_model
     from pluralist.reliability import rater_reliability
     from pluralist.train import TrainConfig, fit
@@ -141,7 +142,12 @@ def test_reversed_raters_cannot_vouch_for_each_other_and_bt_only_gives_sure_flag
         torch.manual_seed(0)
         model = build_model(family, dim=6, raters=data.raters, **options)
         fit(model, data, np.arange(len(sim.rater)), TrainConfig(epochs=30, batch_size=256, lr=0.05))
-        report = rater_reliability(model, data, rows)
+        # the order shown is recorded; r3 (otherwise an ordinary rater) chose the first every time
+        chosen_first = (np.arange(len(sim.rater)) % 2).astype(np.int8)   # others: half and half
+        chosen_first[sim.rows([3])] = 1
+        report = rater_reliability(model, data, rows, chosen_first=chosen_first)
+        assert report["flagged"]["position_biased"] == ["r3"]
+        assert report["raters"]["r3"]["chose_first_share"] == 1.0
         flagged = set(report["flagged"]["adversarial"]) | set(report["flagged"]["possibly_adversarial"])
         if family == "lowrank":
             assert flagged == reversed_raters

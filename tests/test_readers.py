@@ -8,9 +8,13 @@ from pluralist.data.table import ANONYMOUS_RATER
 def test_standard_format_with_optional_columns(write_jsonl):
     path = write_jsonl([
         {"rater": "ann", "prompt": "Q", "chosen": "a", "rejected": "b", "strength": 2, "group": "g1"},
-        {"rater": 7, "prompt": "Q", "chosen": "c", "rejected": "d", "tie": True, "weight": 0.5},
+        {"rater": 7, "prompt": "Q", "chosen": "c", "rejected": "d", "tie": True, "weight": 0.5,
+         "chosen_first": False},
+        {"rater": 7, "prompt": "Q", "chosen": "e", "rejected": "f", "chosen_first": "true"},
     ])
     table = read_comparisons(path)
+    assert table.chosen_first.tolist() == [-1, 0, 1]      # -1: not recorded
+    table = table.take([0, 1])
     assert table.rater.tolist() == ["ann", "7"]
     assert table.strength.tolist() == [2.0, 0.0]
     assert table.tie.tolist() == [False, True]
@@ -72,7 +76,8 @@ def test_any_iterable_of_dicts_reads_like_a_dataset():
 def test_write_then_read_round_trips(tmp_path, suffix):
     table = ComparisonTable.from_columns(
         rater=["a", "b"], prompt=["p", ""], chosen=["x", "y"], rejected=["z", "w"],
-        tie=[False, True], strength=[1.0, 0.0], weight=[1.0, 2.0], group=["g", "h"], id=["1", "2"])
+        tie=[False, True], strength=[1.0, 0.0], weight=[1.0, 2.0], group=["g", "h"], id=["1", "2"],
+        chosen_first=[1, -1])
     path = tmp_path / f"out{suffix}"
     write_comparisons(table, path)
     back = read_comparisons(path)

@@ -63,3 +63,24 @@ def test_flipped_labels_are_recorded_and_match_the_noise_rate():
     rater_index = {r: i for i, r in enumerate(adv.rater_ids)}
     rows_adv = adv.adversarial[[rater_index[r] for r in adv.table.rater]]
     assert np.array_equal(adv.flipped, rows_adv)
+
+
+def test_position_biased_raters_are_found_and_the_rest_of_the_data_is_unchanged():
+    from pluralist.position import position_bias
+
+    config = SynthConfig(raters=80, comparisons_per_rater=100, responses_per_prompt=30, prompts=8)
+    plain, biased = generate(config), generate(SynthConfig(**{**config.__dict__, "position_bias": 0.1}))
+    unbiased_rows = ~biased.position_biased[np.repeat(np.arange(80), 100)]
+    # the order shown is recorded for every comparison, and only the biased raters' labels change
+    assert set(plain.table.chosen_first.tolist()) == {0, 1}
+    assert np.array_equal(plain.table.chosen[unbiased_rows], biased.table.chosen[unbiased_rows])
+    assert biased.position_biased.sum() == 8
+    table = biased.table
+    result, rule = position_bias(table.chosen_first, table.rows_by_rater(), min_comparisons=16)
+    flagged = {rater for rater, entry in result.items() if entry["position_biased"]}
+    truth = {r for r, b in zip(biased.rater_ids, biased.position_biased) if b}
+    assert flagged == truth and "median share" in rule
+    assert all(result[r]["chose_first_share"] > 0.8 for r in truth)
+    # nobody is flagged where no order is recorded
+    unknown = np.full(len(table), -1, dtype=np.int8)
+    assert position_bias(unknown, table.rows_by_rater(), 16)[0] == {}

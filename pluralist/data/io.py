@@ -116,7 +116,7 @@ def _iter_parquet(path: Path) -> Iterator[Located]:
         yield f"row {number}", record
 
 
-_OPTIONAL_DEFAULTS = {"tie": False, "strength": 0.0, "weight": 1.0, "group": ""}
+_OPTIONAL_DEFAULTS = {"tie": False, "strength": 0.0, "weight": 1.0, "group": "", "chosen_first": -1}
 _TRL_NAMES = {"strength": "margin"}  # TRL's RewardTrainer reads a margin column
 
 
@@ -130,6 +130,8 @@ def trl_records(table: ComparisonTable, *, rater_column: str = "rater") -> list[
         row = {"prompt": table.prompt[i], "chosen": table.chosen[i],
                "rejected": table.rejected[i], rater_column: table.rater[i], "id": table.id[i]}
         row.update({_TRL_NAMES.get(name, name): _plain(col[i]) for name, col in used.items()})
+        if "chosen_first" in row:   # a flag where recorded, null where not
+            row["chosen_first"] = None if row["chosen_first"] < 0 else bool(row["chosen_first"])
         out.append(row)
     return out
 

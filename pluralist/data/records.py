@@ -3,7 +3,8 @@
 Accepts TRL's preference formats: standard (prompt/chosen/rejected strings),
 implicit prompt (chosen/rejected only) and conversational (lists of
 {"role", "content"} messages), plus a rater column and the optional columns
-of ComparisonTable. Every problem raises DataError naming source, row, field.
+of ComparisonTable (`chosen_first`: whether the chosen response was shown
+first). Every problem raises DataError naming source, row, field.
 """
 
 from __future__ import annotations
@@ -91,6 +92,10 @@ class FieldReader:
             return False
         self.fail(field, f"not a boolean: {raw!r}")
 
+    def flag_or_unknown(self, field: str) -> int:
+        """1 or 0 for a boolean field, -1 when it is absent."""
+        return int(self.flag(field)) if self.present(field) else -1
+
     def _check_message(self, field: str, message):
         if not isinstance(message, Mapping) or not isinstance(message.get("role"), str) \
                 or not isinstance(message.get("content"), str):
@@ -132,6 +137,7 @@ def comparison_from_record(reader: FieldReader, rater_column: str | None) -> dic
         "weight": reader.number("weight", default=1.0, minimum=0.0, strict=True),
         "group": reader.text("group", required=False),
         "id": reader.text("id", required=False, default=reader.where),
+        "chosen_first": reader.flag_or_unknown("chosen_first"),
     }
 
 

@@ -33,6 +33,7 @@ GROUP_WEIGHTS = {
     "storyteller": (1.4, -1.0, -1.6, -0.6, 1.0, 1.0, -1.0, 0.6),
 }
 GROUP_SHARES = (0.4, 0.3, 0.2, 0.1)  # the last group is a deliberate minority
+POSITION_PULL = 0.9  # how often a position-biased rater picks the response shown first
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class SynthConfig:
     individual_spread: float = 0.35   # std of a rater's deviation from the group weights
     noise: float = 0.0                # probability that any label is flipped
     adversarial: float = 0.0          # fraction of raters who answer against their taste
+    position_bias: float = 0.0        # fraction of raters who mostly pick the response shown first
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +60,7 @@ class SyntheticBenchmark:
     rater_weights: np.ndarray         # (R, A) true utility weights
     rater_groups: list[str]           # (R,)
     adversarial: np.ndarray           # (R,) bool
+    position_biased: np.ndarray       # (R,) bool
     p_chosen: np.ndarray              # (N,) true probability of the recorded label
     flipped: np.ndarray               # (N,) bool: the recorded label reverses the rater's choice
 
@@ -72,9 +75,10 @@ class SyntheticBenchmark:
             "config": asdict(self.config),
             "attributes": list(ATTRIBUTES),
             "group_weights": {g: list(w) for g, w in GROUP_WEIGHTS.items()},
-            "raters": [{"rater": r, "group": g, "weights": w.round(6).tolist(), "adversarial": bool(a)}
-                       for r, g, w, a in zip(self.rater_ids, self.rater_groups,
-                                             self.rater_weights, self.adversarial)],
+            "raters": [{"rater": r, "group": g, "weights": w.round(6).tolist(), "adversarial": bool(a),
+                        "position_biased": bool(p)}
+                       for r, g, w, a, p in zip(self.rater_ids, self.rater_groups, self.rater_weights,
+                                                self.adversarial, self.position_biased)],
             "texts": [{"text": t, "attributes": a.tolist()} for t, a in zip(self.texts, self.attributes)],
             "p_chosen": dict(zip(self.table.id.tolist(), self.p_chosen.round(6).tolist())),
             "flipped": self.table.id[self.flipped].tolist(),
@@ -119,14 +123,34 @@ def _compare(config, rng, topics, per_topic, texts, attributes, ids, weights, gr
     a_wins = clean_a_wins ^ flipped
     p_a = (1 - config.noise) * p_clean + config.noise * (1 - p_clean)
     p_a = np.where(adversarial[rater], 1 - p_a, p_a)
+    biased, a_first, a_wins, p_a = _positions(config, rater, a_wins, p_a)
+    flipped &= ~biased[rater]     # a position-biased rater's label is their (content-blind) choice
     chosen, rejected = np.where(a_wins, a, b), np.where(a_wins, b, a)
     texts_arr = np.array(texts, dtype=object)
     table = ComparisonTable.from_columns(
         rater=[ids[r] for r in rater], prompt=[topics[t].question for t in topic],
         chosen=texts_arr[chosen], rejected=texts_arr[rejected],
-        group=[groups[r] for r in rater], id=[f"c{i:06d}" for i in range(rater.size)])
+        group=[groups[r] for r in rater], id=[f"c{i:06d}" for i in range(rater.size)],
+        chosen_first=a_wins == a_first)
     return SyntheticBenchmark(config, table, texts, attributes, ids, weights, groups,
-                              adversarial, np.where(a_wins, p_a, 1 - p_a), flipped)
+                              adversarial, biased, np.where(a_wins, p_a, 1 - p_a), flipped)
+
+
+def _positions(config, rater, a_wins, p_a):
+    """Which response was shown first (a fair coin), and the choices of the
+    position-biased raters: the first-shown response with probability
+    POSITION_PULL, whatever the content. Drawn from their own random stream,
+    so the rest of the benchmark is the same with or without them."""
+    rng = np.random.default_rng([config.seed, 1])
+    a_first = rng.random(rater.size) < 0.5
+    biased = np.zeros(config.raters, dtype=bool)
+    biased[rng.choice(config.raters, size=int(round(config.position_bias * config.raters)),
+                      replace=False)] = True
+    picks_first = rng.random(rater.size) < POSITION_PULL
+    on = biased[rater]
+    a_wins = np.where(on, a_first == picks_first, a_wins)
+    p_a = np.where(on, np.where(a_first, POSITION_PULL, 1 - POSITION_PULL), p_a)
+    return biased, a_first, a_wins, p_a
 
 
 def _responses(topic: Topic, count: int, rng: np.random.Generator) -> list[tuple[str, tuple]]:

@@ -22,7 +22,9 @@ class ComparisonTable:
 
     rater (N,) str; prompt (N,) str, "" when absent; chosen, rejected (N,) str;
     tie (N,) bool; strength (N,) float >= 0, 0 = no margin (Llama-2 style);
-    weight (N,) float > 0; group (N,) str, "" when unknown; id (N,) str.
+    weight (N,) float > 0; group (N,) str, "" when unknown; id (N,) str;
+    chosen_first (N,) int8: 1 the chosen response was shown first, 0 the
+    rejected one was, -1 unknown (for position-bias checks).
     """
 
     rater: np.ndarray
@@ -34,10 +36,12 @@ class ComparisonTable:
     weight: np.ndarray
     group: np.ndarray
     id: np.ndarray
+    chosen_first: np.ndarray
 
     @classmethod
     def from_columns(cls, *, rater, chosen, rejected, prompt=None, tie=None,
-                     strength=None, weight=None, group=None, id=None) -> "ComparisonTable":
+                     strength=None, weight=None, group=None, id=None,
+                     chosen_first=None) -> "ComparisonTable":
         """Build from sequences; absent optional columns get their neutral defaults."""
         n = len(chosen)
         return cls(
@@ -50,6 +54,8 @@ class ComparisonTable:
             weight=np.asarray(weight if weight is not None else np.ones(n), dtype=np.float64),
             group=_text_array(group if group is not None else [""] * n),
             id=_text_array(id if id is not None else [str(i) for i in range(n)]),
+            chosen_first=np.asarray(chosen_first if chosen_first is not None else np.full(n, -1),
+                                    dtype=np.int8),
         )
 
     def __post_init__(self):
