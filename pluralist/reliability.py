@@ -20,9 +20,10 @@ Pluralism must keep a minority taste and down-weight noise (see consensus.py).
 - possibly adversarial: neither, but the gain is above zero: reversed explains
   the rater's held-out labels better, not surely (measured for bt: wrong more
   often than right, precision 0.43).
-The last two need a model with per-rater preferences (see `_flags`).
 - position-biased: see position.py (when the data record which response was
   shown first).
+Random and possibly adversarial need a model with per-rater preferences (see
+`_flags`).
 """
 
 from __future__ import annotations
