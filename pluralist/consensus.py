@@ -29,7 +29,7 @@ import dataclasses
 import numpy as np
 import torch
 
-from .models.base import LinearRaterModel
+from .models.base import LinearRaterModel, evaluating
 from .models.data import UNKNOWN_RATER, PreferenceData
 
 MAX_VOTERS = 200   # fewer (24 were tried for the families scored voter by voter) left a
@@ -55,16 +55,13 @@ def anchor_flip_rate(margin: np.ndarray, share: float = ANCHOR_SHARE) -> tuple[f
     return float((margin[picked] < 0).mean()), len(picked)
 
 
-@torch.no_grad()
 def voter_margins(model, data: PreferenceData, rows, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """((n, V) margin of each recorded label under each voter's fitted preferences,
     (V,) the voters' rater indices): up to MAX_VOTERS seen raters, or the population."""
     rows = np.asarray(rows)
     voters = _voters(model.n_raters, MAX_VOTERS, seed)
-    was_training = model.training
-    model.eval()
-    margins = [_voter_margins(model, batch, voters) for batch in data.batches(rows)]
-    model.train(was_training)
+    with evaluating(model):
+        margins = [_voter_margins(model, batch, voters) for batch in data.batches(rows)]
     margins = torch.cat(margins).double().numpy() if margins else np.zeros((0, len(voters)))
     return margins, voters.numpy()
 

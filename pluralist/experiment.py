@@ -19,6 +19,7 @@ from .data.table import ComparisonTable
 from .evaluate import (TIE_RULE, bootstrap_over_raters, correct, log_loss, per_group_mean, summarize,
                        worst_fraction_mean)
 from .models import LinearRaterModel, PreferenceData, PreferenceModel
+from .models.base import evaluating
 from .pipeline import train
 from .reliability import rater_reliability
 from .train import TrainConfig
@@ -44,13 +45,10 @@ class Benchmark:
     notes: list[str] = field(default_factory=list)
 
 
-@torch.no_grad()
 def margins(model: PreferenceModel, data: PreferenceData, rows) -> np.ndarray:
     """(n,) each row's margin for its own rater, in eval mode (the model's mode is kept)."""
-    was_training = model.training
-    model.eval()
-    out = [model.margin(batch) for batch in data.batches(rows)]
-    model.train(was_training)
+    with evaluating(model):
+        out = [model.margin(batch) for batch in data.batches(rows)]
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 

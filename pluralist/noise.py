@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from .errors import ModelError
+from .models.base import evaluating
 from .models.data import Batch, PreferenceData
 
 NOISE_METHODS = ("none", "label-smoothing", "unbiased", "em", "peer-review")
@@ -186,9 +187,8 @@ class PeerReview:
 
 
 def _log_probs(model, data: PreferenceData, rows: np.ndarray) -> np.ndarray:
-    model.eval()
-    out = [model.log_prob(batch) for batch in data.batches(rows)]
-    model.train()
+    with evaluating(model):
+        out = [model.log_prob(batch) for batch in data.batches(rows)]
     return torch.cat(out).double().numpy()
 
 

@@ -8,6 +8,7 @@ new-rater adaptation (a small convex solve) then come for free.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -164,3 +165,16 @@ class LinearRaterModel(PreferenceModel):
         offset, design = self.item_design(emb, prompt)
         theta = torch.tensor(profile.values["theta"], dtype=design.dtype)
         return offset + design @ theta
+
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module):
+    """Eval mode without gradients inside the block, the model's own mode after it
+    (scoring happens both inside the training loop and after it)."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield model
+    finally:
+        model.train(was_training)
