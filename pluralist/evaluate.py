@@ -23,8 +23,11 @@ def correct(margin: np.ndarray, tie: np.ndarray) -> np.ndarray:
     return np.where(tie, 0.5, won)
 
 
-def wilson_interval(successes: float, n: int, z: float = 1.645) -> tuple[float, float]:
-    """90% (z = 1.645) Wilson score interval for a proportion."""
+Z90 = 1.645  # two-sided 90% normal quantile
+
+
+def wilson_interval(successes: float, n: int, z: float = Z90) -> tuple[float, float]:
+    """90% (z = Z90) Wilson score interval for a proportion."""
     if n == 0:
         return 0.0, 1.0
     p = successes / n

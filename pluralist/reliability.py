@@ -34,13 +34,12 @@ import numpy as np
 
 from .adapt import adapted_margin
 from .consensus import TOP_VOTERS, anchor_flip_rate, reversal_gains
-from .evaluate import correct, wilson_interval
+from .evaluate import Z90, correct, wilson_interval
 from .position import position_bias
 
 CONSISTENT = 0.6          # own-model accuracy below this: no better than a coin, near enough
 MIN_COMPARISONS = 16      # decided comparisons needed to say anything
 RATER_ANCHOR_SHARE = 0.25  # one rater has few comparisons: a larger share makes the anchors
-Z90 = 1.645
 FLAGS = ("adversarial", "possibly_adversarial", "random", "position_biased")
 
 
