@@ -103,7 +103,6 @@ class EMRates:
         c = torch.from_numpy(self.correct[rows]).float()
         return c, 1 - c
 
-    @torch.no_grad()
     def e_step(self, model, data: PreferenceData, rows, holdout=()) -> None:
         from .consensus import anchors
         from .experiment import margins
