@@ -45,6 +45,9 @@ def run_condition(synth, encoder: str, families, methods, true_rate: float) -> l
     bench = make_benchmark(synth.table, split, encoder_name=encoder, text_format="response",
                            cache_dir=None, progress=False)
     adversarial = {r for r, a in zip(synth.rater_ids, synth.adversarial) if a} & set(split.seen_raters)
+    # flags from every seen row, as reports do: the voters are the other raters,
+    # fitted on their own training rows
+    seen_rows_by_rater = synth.table.rows_by_rater(np.concatenate([split.train, split.seen_test]))
     rows = []
     for family in families:
         for method in methods:
@@ -56,10 +59,7 @@ def run_condition(synth, encoder: str, families, methods, true_rate: float) -> l
             if method == "em":
                 row["em_flip_rate"] = result.noise["global_rate"]
             if adversarial and method in ("none", "em"):
-                # every seen row, as reports do: the voters are the other raters, fitted on
-                # their own training rows
-                seen_rows = np.concatenate([split.train, split.seen_test])
-                rel = rater_reliability(model, bench.data, synth.table.rows_by_rater(seen_rows))
+                rel = rater_reliability(model, bench.data, seen_rows_by_rater)
                 sure = set(rel["flagged"]["adversarial"])
                 for name, flagged in (("adversarial_flag", sure),
                                       ("adversarial_or_possible_flag",
@@ -80,7 +80,8 @@ def main() -> None:
     from pluralist.data import SynthConfig, generate
     from pluralist.fileio import write_json_atomic
 
-    methods = ["none", "label-smoothing", "unbiased", "em", "peer-review"]
+    from pluralist.noise import NOISE_METHODS as methods
+
     conditions = [("symmetric", level, SynthConfig(noise=level)) for level in (0.0, 0.1, 0.2, 0.4)]
     conditions += [("adversarial", share, SynthConfig(adversarial=share)) for share in (0.05, 0.2)]
     out = []
@@ -97,13 +98,15 @@ def main() -> None:
 
 def targets(rows: list[dict]) -> dict:
     """The issue's targets, per family, from the rows above."""
+    from pluralist.noise import NOISE_METHODS
+
     def pick(kind, level, family, method):
         return next(r for r in rows if (r["condition"], r["level"], r["family"], r["method"])
                     == (kind, level, family, method))
 
     out = {}
     for family in sorted({r["family"] for r in rows}):
-        robust = [m for m in ("label-smoothing", "unbiased", "em", "peer-review")]
+        robust = [m for m in NOISE_METHODS if m != "none"]
         gain40 = {m: pick("symmetric", 0.4, family, m)["clean_accuracy"]
                   - pick("symmetric", 0.4, family, "none")["clean_accuracy"] for m in robust}
         best = max(gain40, key=gain40.get)

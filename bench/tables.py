@@ -77,15 +77,13 @@ def persona_table(r: dict) -> str:
     return "\n".join(lines)
 
 
-METHODS = ("none", "label-smoothing", "unbiased", "em", "peer-review")
-
-
 def noise_table(r: dict) -> str:
+    methods = list(dict.fromkeys(row["method"] for row in r["results"]))  # in the order run
     lines = ["Label noise, `python bench/noise.py` (clean-label accuracy on seen raters' held-out "
              f"comparisons, the minority group `{r['minority_group']}` in brackets; a robust option "
              f"that needs a rate is given the true one, or {r['assumed_rate_when_unknown']} at 0 "
              "noise; `em` also shows its estimated flip rate):", "",
-             "| condition | family | " + " | ".join(METHODS) + " |", "|---|---|" + "---|" * len(METHODS)]
+             "| condition | family | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
     cells = {}
     for row in r["results"]:
         text = f"{row['clean_accuracy']:.3f} ({row['minority_clean_accuracy']:.3f})"
@@ -94,7 +92,7 @@ def noise_table(r: dict) -> str:
         cells.setdefault((row["condition"], row["level"], row["family"]), {})[row["method"]] = text
     for (kind, level, family), by_method in cells.items():
         condition = f"{kind} {level:g}" if kind == "symmetric" else f"{level:.0%} adversarial"
-        lines.append(f"| {condition} | {family} | " + " | ".join(by_method.get(m, "") for m in METHODS) + " |")
+        lines.append(f"| {condition} | {family} | " + " | ".join(by_method.get(m, "") for m in methods) + " |")
     lines.append("")
     for family, t in r["targets"].items():
         lines.append(
