@@ -90,26 +90,32 @@ def test_peer_review_keeps_a_cleaner_subset_than_random_selection():
     assert flipped[kept].mean() < 0.5 * flipped.mean()           # far cleaner than the 30% at random
 
 
-def test_a_reversed_rater_is_flagged_and_a_consistent_minority_is_not():
+CONSENSUS, TASTE = np.array([3.0, 0, 0, 0, 0, 0]), np.array([0, 2.0, 0, 0, 0, 0])
+
+
+def _fitted_on_simulated_raters(weights, seed: int, family: str, **options):
+    """(simulation, data, model): 120 comparisons per rater with these true weights
+    over 400 random 6-d items, and `family` fitted to them."""
     from pluralist.models import build_model
-    from pluralist.reliability import rater_reliability
     from pluralist.train import TrainConfig, fit
 
-    rng = np.random.default_rng(7)
-    dim, items = 6, 400
-    vectors = rng.standard_normal((items, dim))
-    consensus = np.array([3.0, 0, 0, 0, 0, 0])
-    taste = np.array([0, 2.0, 0, 0, 0, 0])
-    # 40 majority raters (+taste), 6 minority raters (-taste), one reversed rater
-    weights = [consensus + taste] * 40 + [consensus - taste] * 6 + [-(consensus + taste)]
-    utilities = np.array(weights) @ vectors.T
     from .simulate import Simulation
 
-    sim = Simulation(vectors, utilities, per_rater=120, seed=7)
+    vectors = np.random.default_rng(seed).standard_normal((400, 6))
+    sim = Simulation(vectors, np.array(weights) @ vectors.T, per_rater=120, seed=seed)
     data = sim.data()
     torch.manual_seed(0)
-    model = build_model("lowrank", dim=dim, raters=data.raters, rank=2)
+    model = build_model(family, dim=6, raters=data.raters, **options)
     fit(model, data, np.arange(len(sim.rater)), TrainConfig(epochs=30, batch_size=256, lr=0.05))
+    return sim, data, model
+
+
+def test_a_reversed_rater_is_flagged_and_a_consistent_minority_is_not():
+    from pluralist.reliability import rater_reliability
+
+    # 40 majority raters (+taste), 6 minority raters (-taste), one reversed rater
+    weights = [CONSENSUS + TASTE] * 40 + [CONSENSUS - TASTE] * 6 + [-(CONSENSUS + TASTE)]
+    sim, data, model = _fitted_on_simulated_raters(weights, 7, "lowrank", rank=2)
     report = rater_reliability(model, data, {f"r{r}": sim.rows([r]) for r in range(47)})
     assert report["flagged"]["adversarial"] == ["r46"]
     minority = [report["raters"][f"r{r}"] for r in range(40, 46)]
@@ -122,26 +128,15 @@ def test_a_reversed_rater_is_flagged_and_a_consistent_minority_is_not():
 
 def test_reversed_raters_cannot_vouch_for_each_other_and_bt_only_gives_sure_flags():
     """Also: a rater who always picks the response shown first is flagged position-biased."""
-    from pluralist.models import build_model
     from pluralist.reliability import rater_reliability
-    from pluralist.train import TrainConfig, fit
 
-    from .simulate import Simulation
-
-    rng = np.random.default_rng(3)
-    vectors = rng.standard_normal((400, 6))
-    consensus, taste = np.array([3.0, 0, 0, 0, 0, 0]), np.array([0, 2.0, 0, 0, 0, 0])
     # 40 majority, 6 minority and 5 reversed majority raters: the reversed ones
     # agree with each other, so only leaving them out of the voters exposes them
-    weights = [consensus + taste] * 40 + [consensus - taste] * 6 + [-(consensus + taste)] * 5
-    sim = Simulation(vectors, np.array(weights) @ vectors.T, per_rater=120, seed=3)
-    data = sim.data()
-    rows = {f"r{r}": sim.rows([r]) for r in range(51)}
+    weights = [CONSENSUS + TASTE] * 40 + [CONSENSUS - TASTE] * 6 + [-(CONSENSUS + TASTE)] * 5
     reversed_raters = {f"r{r}" for r in range(46, 51)}
     for family, options in (("lowrank", {"rank": 2}), ("bt", {})):
-        torch.manual_seed(0)
-        model = build_model(family, dim=6, raters=data.raters, **options)
-        fit(model, data, np.arange(len(sim.rater)), TrainConfig(epochs=30, batch_size=256, lr=0.05))
+        sim, data, model = _fitted_on_simulated_raters(weights, 3, family, **options)
+        rows = {f"r{r}": sim.rows([r]) for r in range(51)}
         # the order shown is recorded; r3 (otherwise an ordinary rater) chose the first every time
         chosen_first = (np.arange(len(sim.rater)) % 2).astype(np.int8)   # others: half and half
         chosen_first[sim.rows([3])] = 1
