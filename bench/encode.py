@@ -1,6 +1,6 @@
 """Encoding speed and fidelity on this machine, measured side by side in one run.
 
-    python bench/encode.py [--rounds 5] [--accuracy]
+    python bench/encode.py [--rounds 7] [--accuracy]
 
 Speed: sentence-transformers' own fp32 `encode` and pluralist's `minilm-exact`
 (fp32), `minilm-bf16` and `minilm-int8`, on short (~20 tokens), medium (~80)
@@ -9,8 +9,9 @@ of every variant over every text set, back to back, so that a slow spell of a
 shared machine hits them alike (timing each variant in its own process varied
 by up to 50% from one process to the next). Reported: median texts/s over
 rounds, and the median over rounds of the ratio to sentence-transformers in
-the same round. Peak RSS is measured for each variant alone in a subprocess. Fidelity: cosine of each fast
-variant to `minilm-exact` on 1,364 varied built-in texts, and on real
+the same round. Peak RSS is measured for each variant alone in a
+subprocess. Fidelity: cosine of each fast variant to `minilm-exact` on 1,364
+varied built-in texts, and on real
 dialogue texts (the development copy of hh-rlhf's harmless test split) when
 that file is present. Cache: a re-run over cached texts embeds nothing. With
 --accuracy, the demo's split is trained with `bt` and `ideal_point` on each

@@ -10,8 +10,7 @@ where the CPU has int8 dot-product and bf16 instructions, else bf16 where it
 has bf16 ones, else fp32 (see `fastest_precision`). `minilm-int8` (smoothed,
 per-token int8 products; int8.py), `minilm-bf16` (both through bert.py's
 compact forward) and `minilm-exact` (fp32, the transformers forward) name one
-variant each. Every variant has its own id, so
-cached vectors never mix.
+variant each. Every variant has its own id, so cached vectors never mix.
 """
 
 from __future__ import annotations
