@@ -103,3 +103,13 @@ def test_cli_prints_one_line_exits_2_and_writes_nothing(write_jsonl, tmp_path):
 def test_cli_missing_file_is_a_clean_error(tmp_path):
     result = CliRunner().invoke(cli, ["data", "check", str(tmp_path / "nope.jsonl")])
     assert result.exit_code == 2 and "no such file" in result.output
+
+
+@pytest.mark.parametrize("option, value, field", [
+    ("--adversarial", "2", "adversarial"), ("--position-bias", "-0.1", "position_bias"),
+    ("--noise", "3", "noise"), ("--raters", "0", "raters")])
+def test_synthetic_benchmark_options_out_of_range(tmp_path, option, value, field):
+    result = CliRunner().invoke(cli, ["data", "synth", "--out", str(tmp_path / "s.jsonl"), option, value])
+    assert result.exit_code == 2 and f"field '{field}'" in result.output
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..errors import DataError
 from .table import ComparisonTable
 from .topics import TOPICS, Topic
 
@@ -48,6 +49,19 @@ class SynthConfig:
     noise: float = 0.0                # probability that any label is flipped
     adversarial: float = 0.0          # fraction of raters who answer against their taste
     position_bias: float = 0.0        # fraction of raters who mostly pick the response shown first
+
+    def __post_init__(self):
+        # a share above 1 used to crash deep in numpy (adversarial, position_bias) or
+        # silently write nonsense (noise: a Bayes accuracy above 1)
+        for name in ("noise", "adversarial", "position_bias"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise DataError(f"must be between 0 and 1, got {getattr(self, name)}",
+                                source="synthetic benchmark", field=name)
+        least = {"raters": 1, "comparisons_per_rater": 1, "responses_per_prompt": 2, "prompts": 1}
+        for name, smallest in least.items():
+            if getattr(self, name) < smallest:
+                raise DataError(f"must be at least {smallest}, got {getattr(self, name)}",
+                                source="synthetic benchmark", field=name)
 
 
 @dataclass(frozen=True, eq=False)
