@@ -20,11 +20,14 @@ weighted likelihood, every family gets every strategy with no code of its own.
   against the model among the held-out (validation) comparisons it is surest
   about, pooled and per rater, the latter shrunk toward the former (see
   consensus.py).
-- peer-review: a peer model of the same family is trained alongside; in each
-  batch each model learns only from the comparisons its peer finds most
-  plausible (smallest loss), the kept share falling from all to 1 - RATE over
-  the first epochs (Collaborative Reward Modeling, after Co-teaching, Han et
-  al., 2018).
+- peer-review: a peer model of the same family is trained alongside; each
+  model learns only from the comparisons its peer finds most plausible
+  (smallest loss), chosen per rater each epoch, the kept share falling from
+  all to 1 - RATE after a few epochs of warm-up (Collaborative Reward
+  Modeling, after Co-teaching, Han et al., 2018).
+
+With every strategy, early stopping scores the validation labels under the
+strategy's own noise model (`channel_log_prob`).
 """
 
 from __future__ import annotations
@@ -40,6 +43,22 @@ from .models.base import evaluating
 from .models.data import Batch, PreferenceData
 
 NOISE_METHODS = ("none", "label-smoothing", "unbiased", "em", "peer-review")
+
+
+def channel_log_prob(model, batch: Batch, rate: torch.Tensor | float) -> torch.Tensor:
+    """(B,) log P(recorded label) when the model's margins describe the clean labels and
+    each is flipped with probability `rate`: log((1 - rate) P(label) + rate P(reversal)).
+
+    Early stopping scores validation rows with this, not with the plain likelihood:
+    the noisy validation labels are what the strategy's noise model says they are,
+    and the plain likelihood instead rewards margins shrunk to fit the flips, so it
+    stopped robust training early (measured on the built-in benchmark at noise 0.2,
+    ideal_point: em 0.703 -> 0.748 clean accuracy, unbiased 0.632 -> 0.730)."""
+    rate = torch.as_tensor(rate, dtype=torch.float32)
+    if not bool((rate > 0).any()):
+        return model.log_prob(batch)
+    return torch.logaddexp(torch.log1p(-rate) + model.log_prob(batch),
+                           torch.log(rate) + model.log_prob(batch.swapped()))
 
 
 def with_label_weights(batch: Batch, keep: torch.Tensor, flip: torch.Tensor) -> Batch:
@@ -75,6 +94,9 @@ class FixedRate:
             keep, flip = (1 - self.rate) / (1 - 2 * self.rate), -self.rate / (1 - 2 * self.rate)
         return torch.full((n,), keep), torch.full((n,), flip)
 
+    def observed_log_prob(self, model, batch: Batch) -> torch.Tensor:
+        return channel_log_prob(model, batch, self.rate)
+
     def e_step(self, model, data: PreferenceData, rows, holdout=()) -> None:
         pass
 
@@ -103,6 +125,15 @@ class EMRates:
         c = torch.from_numpy(self.correct[rows]).float()
         return c, 1 - c
 
+    def observed_log_prob(self, model, batch: Batch) -> torch.Tensor:
+        if self._epoch <= self.warmup_epochs:   # trained plainly so far
+            return model.log_prob(batch)
+        return channel_log_prob(model, batch, torch.from_numpy(self._rates_of(batch.rater.numpy())))
+
+    def _rates_of(self, rater: np.ndarray) -> np.ndarray:
+        """Each comparison's flip rate: its rater's, or the pooled one for unknown raters."""
+        return np.where(rater >= 0, self.rater_rates[np.clip(rater, 0, None)], self.global_rate)
+
     def e_step(self, model, data: PreferenceData, rows, holdout=()) -> None:
         from .consensus import anchors
         from .experiment import margins
@@ -119,8 +150,7 @@ class EMRates:
         against = margin[picked] < 0
         self.global_rate = float(np.clip(against.mean(), 1e-4, 0.499))
         self._update_rater_rates(data.rater.numpy()[probe[picked]], against)
-        rater = data.rater.numpy()[rows]
-        rate = np.where(rater >= 0, self.rater_rates[np.clip(rater, 0, None)], self.global_rate)
+        rate = self._rates_of(data.rater.numpy()[rows])
         p_observed = np.exp(_log_probs(model, data, rows))
         right = (1 - rate) * p_observed
         self.correct[rows] = right / (right + rate * (1 - p_observed))
@@ -140,49 +170,77 @@ class EMRates:
 
 
 class PeerReview:
-    """Two models of one family, each taught by the other's choice of plausible labels."""
+    """Two models of one family, each taught by the other's choice of plausible labels.
 
-    def __init__(self, peer, rate: float, *, ramp_epochs: int = 5, lr: float = 1e-2):
-        self.peer, self.rate, self.ramp_epochs = peer, rate, ramp_epochs
+    The choice is made per rater, once an epoch: of each rater's comparisons,
+    the peer's least plausible share is left out. Chosen over whole batches,
+    as in Co-teaching, the left-out labels were mostly those of the raters the
+    peer fitted worst, a minority taste first, and a family with per-rater
+    preferences then fitted each rater to the labels that agreed with it
+    (measured on the built-in benchmark at noise 0.2: ideal_point fell from
+    0.736 clean accuracy trained plainly to 0.583). Per rater it still fell
+    (0.701), most of all on the minority, when the choosing began from
+    untrained models: both train on every label for `warmup_epochs` first
+    (0.728 after 2, 0.739 after 4).
+    """
+
+    def __init__(self, peer, rate: float, n_rows: int, *, warmup_epochs: int = 4,
+                 ramp_epochs: int = 5, lr: float = 1e-2):
+        self.peer, self.rate = peer, rate
+        self.warmup_epochs, self.ramp_epochs = warmup_epochs, ramp_epochs
         self.optimizer = torch.optim.AdamW(peer.parameters(), lr=lr, weight_decay=0.0)
-        self.epoch, self.kept_flags = 0, {}
+        self.epoch = 0
+        self.kept_for_model = np.ones(n_rows, dtype=bool)   # chosen by the peer
+        self.kept_for_peer = np.ones(n_rows, dtype=bool)    # chosen by the model
 
     @property
     def keep_share(self) -> float:
-        return 1.0 - self.rate * min(self.epoch / self.ramp_epochs, 1.0)
+        ramped = max(self.epoch - self.warmup_epochs, 0) / self.ramp_epochs
+        return 1.0 - self.rate * min(ramped, 1.0)
 
     def e_step(self, model, data: PreferenceData, rows, holdout=()) -> None:
+        rows = np.asarray(rows)
         if self.epoch == 0:
             self.peer.prepare(data, rows)
         self.peer.e_step(data, rows)
         self.epoch += 1
+        if self.keep_share == 1.0:   # warming up: every label kept
+            return
+        rater = data.rater.numpy()[rows]
+        self.kept_for_model[rows] = most_plausible_per_rater(
+            _log_probs(self.peer, data, rows), rater, self.keep_share)
+        self.kept_for_peer[rows] = most_plausible_per_rater(
+            _log_probs(model, data, rows), rater, self.keep_share)
 
     def label_weights(self, model, rows: np.ndarray, batch: Batch):
-        with torch.no_grad():
-            model_plausible = self._plausible(model, batch)
-            peer_plausible = self._plausible(self.peer, batch)
-        self._train_peer(batch, model_plausible)
-        self.kept_flags.update(zip(rows.tolist(), peer_plausible.tolist()))
-        keep = peer_plausible.float()
+        self._train_peer(batch, torch.from_numpy(self.kept_for_peer[rows]).float())
+        keep = torch.from_numpy(self.kept_for_model[rows]).float()
         return keep, torch.zeros_like(keep)
 
-    def _plausible(self, model, batch: Batch) -> torch.Tensor:
-        """(B,) bool: the keep_share of comparisons with the highest log-probability."""
-        log_prob = model.log_prob(batch)
-        n_keep = max(1, int(round(self.keep_share * len(batch))))
-        kept = torch.zeros(len(batch), dtype=torch.bool)
-        kept[torch.topk(log_prob, n_keep).indices] = True
-        return kept
-
-    def _train_peer(self, batch: Batch, kept: torch.Tensor) -> None:
+    def _train_peer(self, batch: Batch, keep: torch.Tensor) -> None:
         self.peer.train()
-        loss = self.peer.loss(dataclasses.replace(batch, weight=batch.weight * kept.float()))
+        loss = self.peer.loss(dataclasses.replace(batch, weight=batch.weight * keep))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
 
+    def observed_log_prob(self, model, batch: Batch) -> torch.Tensor:
+        # trained on the labels thought clean, the model's margins describe clean labels
+        return channel_log_prob(model, batch, 1.0 - self.keep_share)
+
     def report(self) -> dict:
         return {"method": "peer-review", "rate": self.rate, "final_keep_share": self.keep_share}
+
+
+def most_plausible_per_rater(log_prob: np.ndarray, rater: np.ndarray, share: float) -> np.ndarray:
+    """(n,) bool: of each rater's comparisons (unknown raters pooled), the `share`
+    with the highest log-probability, at least one."""
+    _, group, counts = np.unique(rater, return_inverse=True, return_counts=True)
+    order = np.lexsort((-log_prob, group))               # by rater, most plausible first
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.empty(len(rater), dtype=np.int64)
+    rank[order] = np.arange(len(rater)) - first[group[order]]
+    return rank < np.maximum(1, np.round(share * counts))[group]
 
 
 def _log_probs(model, data: PreferenceData, rows: np.ndarray) -> np.ndarray:
@@ -201,7 +259,7 @@ def make_noise(method: str, rate: float, data: PreferenceData, model=None):
         torch.manual_seed(torch.initial_seed() + 1)
         peer = build_model(model.family, dim=model.dim, raters=model.raters,
                            **{k: getattr(model.config, k) for k in model.config.__dataclass_fields__})
-        return PeerReview(peer, rate if rate > 0 else 0.2)
+        return PeerReview(peer, rate if rate > 0 else 0.2, len(data))
     if method in ("label-smoothing", "unbiased"):
         return FixedRate(method, rate)
     if method == "em":

@@ -59,7 +59,7 @@ def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig 
                 noise.e_step(model, data, train_rows, val_rows)
             train_loss = _epoch(model, data, rng.permutation(train_rows), optimizer,
                                 config.batch_size, noise)
-            val = evaluate_rows(model, data, val_rows)
+            val = evaluate_rows(model, data, val_rows, noise)
             history.append({"epoch": epoch + 1, "train_loss": train_loss, **val})
             progress.update(epoch + 1, train_loss, val)
             if best is None or val["log_loss"] < best["log_loss"] - 1e-5:
@@ -96,15 +96,17 @@ def _epoch(model, data, rows, optimizer, batch_size, noise) -> float:
 
 
 @torch.no_grad()
-def evaluate_rows(model: PreferenceModel, data: PreferenceData, rows) -> dict:
-    """Accuracy (ties count one half) and mean log-loss of the model on these rows."""
+def evaluate_rows(model: PreferenceModel, data: PreferenceData, rows, noise=None) -> dict:
+    """Accuracy (ties count one half) and mean log-loss of the model on these rows; with a
+    label-noise strategy, the log-loss of the labels as its noise model predicts them."""
     from .evaluate import correct
 
     model.eval()
     hits, log_loss, n = 0.0, 0.0, 0
     for batch in data.batches(rows):
         hits += float(correct(model.margin(batch).numpy(), batch.tie.numpy()).sum())
-        log_loss -= float(model.log_prob(batch).sum())
+        log_prob = model.log_prob(batch) if noise is None else noise.observed_log_prob(model, batch)
+        log_loss -= float(log_prob.sum())
         n += len(batch)
     return {"accuracy": hits / max(n, 1), "log_loss": log_loss / max(n, 1)}
 

@@ -4,7 +4,8 @@ import torch
 import torch.nn.functional as F
 
 from pluralist.models import PreferenceData
-from pluralist.noise import EMRates, FixedRate, with_label_weights
+from pluralist.noise import (EMRates, FixedRate, channel_log_prob, most_plausible_per_rater,
+                             with_label_weights)
 
 
 
@@ -34,6 +35,34 @@ def test_label_smoothing_weights_and_weighted_batch():
     assert len(unflipped) == 3 and torch.allclose(unflipped.weight, keep)
     with pytest.raises(ModelError, match="flip rate"):
         FixedRate("unbiased", 0.5)
+
+
+def test_channel_log_prob_is_the_probability_of_a_label_flipped_at_the_rate():
+    from pluralist.models import build_model
+
+    data = PreferenceData.from_arrays(np.random.default_rng(0).standard_normal((6, 3)),
+                                      [0, 1, 2, 3], [1, 2, 3, 4], [0, 0, 0, 0])
+    torch.manual_seed(0)
+    model = build_model("bt", dim=3, raters=data.raters)
+    batch = data.batch([0, 1, 2, 3])
+    with torch.no_grad():
+        p = torch.sigmoid(model.margin(batch))
+        assert torch.allclose(channel_log_prob(model, batch, 0.0), model.log_prob(batch))
+        rate = torch.tensor([0.1, 0.2, 0.3, 0.45])
+        assert torch.allclose(channel_log_prob(model, batch, rate),
+                              torch.log((1 - rate) * p + rate * (1 - p)), atol=1e-6)
+        # at a rate of one half the label says nothing
+        assert torch.allclose(channel_log_prob(model, batch, 0.5), torch.full((4,), np.log(0.5)))
+
+
+def test_plausible_labels_are_chosen_within_each_rater():
+    """A rater the model fits badly (all low log-probabilities) keeps the same share
+    of their labels as the others: a minority taste is not silenced."""
+    rater = np.array([0, 0, 0, 0, 1, 1, 1, 1, -1, -1])
+    log_prob = np.array([-0.1, -0.2, -0.3, -0.4, -2.0, -2.5, -1.5, -3.0, -0.5, -0.6])
+    kept = most_plausible_per_rater(log_prob, rater, 0.5)
+    assert kept.tolist() == [True, True, False, False, True, False, True, False, True, False]
+    assert most_plausible_per_rater(log_prob, rater, 0.01).sum() == 3   # at least one each
 
 
 def test_em_converges_to_the_true_flip_rate_with_a_calibrated_model():
@@ -85,7 +114,7 @@ def test_peer_review_keeps_a_cleaner_subset_than_random_selection():
     model = build_model("bt", dim=12, raters=data.raters)
     noise = make_noise("peer-review", 0.3, data, model)
     fit(model, data, np.arange(n), TrainConfig(epochs=12, batch_size=256, patience=20), noise=noise)
-    kept = np.array([row for row, keep in noise.kept_flags.items() if keep])
+    kept = np.flatnonzero(noise.kept_for_model)
     assert len(kept) < 0.85 * n                                   # it did select
     assert flipped[kept].mean() < 0.5 * flipped.mean()           # far cleaner than the 30% at random
 
