@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .models.base import PreferenceModel
+from .models.base import PreferenceModel, evaluating
 from .models.data import PreferenceData
 
 
@@ -71,6 +71,7 @@ def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig 
                 for group in optimizer.param_groups:
                     group["lr"] *= 0.5
     model.load_state_dict(best_state)
+    model.eval()   # returned ready to score, as a loaded model is
     model.finalize(data, train_rows)
     return TrainResult(len(history), best["epoch"], best["accuracy"], best["log_loss"],
                        time.perf_counter() - started, history,
@@ -95,19 +96,18 @@ def _epoch(model, data, rows, optimizer, batch_size, noise) -> float:
     return total / max(count, 1)
 
 
-@torch.no_grad()
 def evaluate_rows(model: PreferenceModel, data: PreferenceData, rows, noise=None) -> dict:
     """Accuracy (ties count one half) and mean log-loss of the model on these rows; with a
     label-noise strategy, the log-loss of the labels as its noise model predicts them."""
     from .evaluate import correct
 
-    model.eval()
     hits, log_loss, n = 0.0, 0.0, 0
-    for batch in data.batches(rows):
-        hits += float(correct(model.margin(batch).numpy(), batch.tie.numpy()).sum())
-        log_prob = model.log_prob(batch) if noise is None else noise.observed_log_prob(model, batch)
-        log_loss -= float(log_prob.sum())
-        n += len(batch)
+    with evaluating(model):
+        for batch in data.batches(rows):
+            hits += float(correct(model.margin(batch).numpy(), batch.tie.numpy()).sum())
+            log_prob = model.log_prob(batch) if noise is None else noise.observed_log_prob(model, batch)
+            log_loss -= float(log_prob.sum())
+            n += len(batch)
     return {"accuracy": hits / max(n, 1), "log_loss": log_loss / max(n, 1)}
 
 
