@@ -17,9 +17,9 @@ Pluralism must keep a minority taste and down-weight noise (see consensus.py).
 - adversarial: the gain's 90% interval lies above zero.
 - random: the interval contains zero and the rater's cross-fitted accuracy is
   below CONSISTENT.
-- possibly adversarial: neither, but the gain is above zero: reversed explains
-  the rater's held-out labels better, not surely (measured for bt: wrong more
-  often than right, precision 0.43).
+- possibly adversarial: neither, but the gain is above POSSIBLE_SE of its
+  standard errors: reversed explains the rater's held-out labels better, not
+  surely (measured for bt: wrong more often than right, precision 0.43).
 - position-biased: see position.py (when the data record which response was
   shown first).
 Random and possibly adversarial need a model with per-rater preferences (see
@@ -40,6 +40,10 @@ from .position import position_bias
 CONSISTENT = 0.6          # own-model accuracy below this: no better than a coin, near enough
 MIN_COMPARISONS = 16      # decided comparisons needed to say anything
 RATER_ANCHOR_SHARE = 0.25  # one rater has few comparisons: a larger share makes the anchors
+POSSIBLE_SE = 0.5          # chosen by `python bench/flag_threshold.py` on draws 0-4 of the built-in
+                           # benchmark with 5% adversarial raters (ideal_point): the larger of the two
+                           # best-balanced thresholds (0.25, 0.5: precision 0.93, recall 0.95, 0.94);
+                           # at 0 the tier also caught minority raters (precision 0.90)
 FLAGS = ("adversarial", "possibly_adversarial", "random", "position_biased")
 
 
@@ -90,7 +94,8 @@ def rater_reliability(model, data, rows_by_rater: dict[str, np.ndarray], *, seed
                      "explain them reversed than as they are (held-out log-likelihood per comparison); "
                      "adversarial: its 90% interval lies above 0; for models with per-rater preferences "
                      f"also random: it contains 0 and the rater's own cross-fitted accuracy is below "
-                     f"{CONSISTENT}, and possibly adversarial: otherwise a gain above 0. The flags "
+                     f"{CONSISTENT}, and possibly adversarial: otherwise a gain above {POSSIBLE_SE} standard "
+                     "errors. The flags "
                      "mean little where the median rater's gain is near 0: the model then cannot tell "
                      "its raters from their reversal (measured on the built-in benchmark: median -0.07 "
                      "for decomposed, which flagged minority raters, -0.10 to -0.31 for the others)"),
@@ -103,10 +108,11 @@ def _flags(entry: dict, per_rater: bool) -> list[str]:
     (measured: bt called 82 of 300 raters random) and the one voter cannot
     tell a minority from a reversal: only the sure flag is given."""
     low, high = entry["reversal_interval90"]
+    standard_error = (high - low) / (2 * Z90)
     if low > 0:
         return ["adversarial"]
     if not per_rater:
         return []
     if low <= 0 <= high and entry["own_model_accuracy"] < CONSISTENT:
         return ["random"]
-    return ["possibly_adversarial"] if entry["reversal_gain"] > 0 else []
+    return ["possibly_adversarial"] if entry["reversal_gain"] > POSSIBLE_SE * standard_error else []

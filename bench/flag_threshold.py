@@ -1,0 +1,79 @@
+"""How high a reversal gain must be to flag a rater as possibly adversarial.
+
+    python bench/flag_threshold.py [--seeds 0 1 2 3 4] [--family ideal_point]
+
+On draws of the built-in benchmark with 5% adversarial raters, fits the family,
+computes every seen rater's reversal gain and its standard error as reports do
+(reliability.rater_reliability), and gives, for thresholds c, the precision and
+recall of "gain above c standard errors" against the raters the benchmark made
+adversarial (mean over draws), and how many false alarms fell on the minority.
+reliability.POSSIBLE_SE was chosen here on draws 0-4; bench/noise.py reports
+the flags on other draws. Writes bench/results/flag_threshold.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results" / "flag_threshold.json"
+THRESHOLDS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.28, 1.645)
+MINORITY = "storyteller"
+
+
+def rater_gains(seed: int, family: str) -> list[dict]:
+    """Every assessed seen rater's reversal gain, its standard error, and the truth."""
+    from pluralist.data import SynthConfig, generate, split_raters
+    from pluralist.evaluate import Z90
+    from pluralist.jobs import make_benchmark
+    from pluralist.pipeline import train
+    from pluralist.reliability import rater_reliability
+    from pluralist.train import TrainConfig
+
+    synth = generate(SynthConfig(seed=seed, adversarial=0.05))
+    split = split_raters(synth.table, unseen=100, seed=0)
+    bench = make_benchmark(synth.table, split, encoder_name="minilm", text_format="response",
+                           cache_dir=None, progress=False)
+    model, _, _ = train(bench.data, split.train, family, config=TrainConfig(seed=seed))
+    rows = synth.table.rows_by_rater(np.concatenate([split.train, split.seen_test]))
+    raters = rater_reliability(model, bench.data, rows)["raters"]
+    adversarial = dict(zip(synth.rater_ids, synth.adversarial))
+    group = dict(zip(synth.rater_ids, synth.rater_groups))
+    return [{"adversarial": bool(adversarial[r]), "minority": group[r] == MINORITY,
+             "gain": v["reversal_gain"],
+             "standard_error": (v["reversal_interval90"][1] - v["reversal_interval90"][0]) / (2 * Z90)}
+            for r, v in raters.items()]
+
+
+def scores(draws: list[list[dict]], c: float) -> dict:
+    precision, recall, minority_false = [], [], 0
+    for raters in draws:
+        flagged = [r for r in raters if r["gain"] > c * r["standard_error"]]
+        hits = sum(r["adversarial"] for r in flagged)
+        if flagged:
+            precision.append(hits / len(flagged))
+        recall.append(hits / sum(r["adversarial"] for r in raters))
+        minority_false += sum(r["minority"] and not r["adversarial"] for r in flagged)
+    return {"threshold_se": c, "precision": float(np.mean(precision)), "recall": float(np.mean(recall)),
+            "minority_false_alarms": minority_false}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--family", default="ideal_point")
+    args = parser.parse_args()
+    from pluralist.fileio import write_json_atomic
+
+    draws = [rater_gains(seed, args.family) for seed in args.seeds]
+    rows = [scores(draws, c) for c in THRESHOLDS]
+    for row in rows:
+        print(row)
+    write_json_atomic(RESULTS, {"family": args.family, "seeds": args.seeds, "adversarial_share": 0.05,
+                                "results": rows})
+
+
+if __name__ == "__main__":
+    main()
