@@ -178,3 +178,23 @@ def test_reversed_raters_cannot_vouch_for_each_other_and_bt_only_gives_sure_flag
         else:  # a population model gives only the sure flag, never "random" or "possibly"
             assert not report["flagged"]["random"] and not report["flagged"]["possibly_adversarial"]
             assert set(report["flagged"]["adversarial"]) <= reversed_raters
+
+
+def test_early_stopping_scores_validation_labels_under_the_noise_model():
+    """With a flip rate, the loop's validation log-loss is the noisy-channel one."""
+    from pluralist.models import build_model
+    from pluralist.train import TrainConfig, evaluate_rows, fit
+
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((50, 4))
+    a, b = rng.integers(50, size=400), rng.integers(50, size=400)
+    b = np.where(a == b, (b + 1) % 50, b)
+    data = PreferenceData.from_arrays(vectors, a, b, np.zeros(400, int))
+    torch.manual_seed(0)
+    model = build_model("bt", dim=4, raters=data.raters)
+    noise = FixedRate("unbiased", 0.3)
+    rows = np.arange(400)
+    result = fit(model, data, rows, TrainConfig(epochs=3, val_fraction=0.0), noise=noise)
+    channel = evaluate_rows(model, data, rows, noise)["log_loss"]
+    assert result.best_val_log_loss == pytest.approx(channel, rel=1e-6)
+    assert channel != pytest.approx(evaluate_rows(model, data, rows)["log_loss"], rel=1e-3)
