@@ -79,8 +79,9 @@ def persona_table(r: dict) -> str:
 
 def noise_table(r: dict) -> str:
     methods = list(dict.fromkeys(row["method"] for row in r["results"]))  # in the order run
-    lines = ["Label noise, `python bench/noise.py` (clean-label accuracy on seen raters' held-out "
-             f"comparisons, the minority group `{r['minority_group']}` in brackets; a robust option "
+    lines = [f"Label noise, `python bench/noise.py` (clean-label accuracy on seen raters' held-out "
+             f"comparisons, mean of {len(r['seeds'])} draws of the benchmark, "
+             f"the minority group `{r['minority_group']}` in brackets; a robust option "
              f"that needs a rate is given the true one, or {r['assumed_rate_when_unknown']} at 0 "
              "noise; `em` also shows its estimated flip rate):", "",
              "| condition | family | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
@@ -94,16 +95,36 @@ def noise_table(r: dict) -> str:
         condition = f"{kind} {level:g}" if kind == "symmetric" else f"{level:.0%} adversarial"
         lines.append(f"| {condition} | {family} | " + " | ".join(by_method.get(m, "") for m in methods) + " |")
     lines.append("")
+    lines.append("Differences between two options are taken within a draw and averaged, "
+                 "± their standard error across draws.")
     for family, t in r["targets"].items():
         lines.append(
             f"`{family}`: best robust option at 0.4 noise `{t['best_robust_at_0.4']}`, "
-            f"{100 * t['gain_at_0.4']:+.1f} points (target +5); it costs {100 * t['loss_at_0_of_that_option']:.1f} "
-            f"points at 0 noise (target <= 0.5) and the minority at most {100 * t['largest_minority_drop_of_that_option']:.1f} "
-            f"(target <= 1); EM's flip rate at a true 0.2: {t['em_rate_at_0.2']:.3f}; adversarial flags at 5%: "
+            f"{_points(t['gain_at_0.4'], t['gain_at_0.4_se'])} points (target +5); it costs "
+            f"{_points(t['loss_at_0_of_that_option'], t['loss_at_0_se'], '')} points at 0 noise (target <= 0.5) "
+            f"and the minority at most {_points(t['largest_minority_drop_of_that_option'], t['minority_drop_se'], '')} "
+            f"(at noise {t['minority_drop_at']:g}; target <= 1); EM's flip rate at a true 0.2: "
+            f"{t['em_rate_at_0.2']:.3f}; adversarial flags at 5%: "
             f"precision {_share(t['flag_precision_at_5pct'])}, recall {_share(t['flag_recall_at_5pct'])}; "
             f"with the possibly adversarial: precision {_share(t['flag_or_possible_precision_at_5pct'])}, "
             f"recall {_share(t['flag_or_possible_recall_at_5pct'])} (target 0.9 each).")
     return "\n".join(lines)
+
+
+def flag_threshold_table(r: dict) -> str:
+    lines = [f"Possibly-adversarial threshold, `python bench/flag_threshold.py` (`{r['family']}`, "
+             f"{r['adversarial_share']:.0%} adversarial raters, mean over draws {', '.join(map(str, r['seeds']))}; "
+             "a rater is flagged when the reversal gain exceeds c standard errors):", "",
+             "| c | precision | recall | minority raters falsely flagged |", "|---|---|---|---|"]
+    for row in r["results"]:
+        lines.append(f"| {row['threshold_se']:g} | {row['precision']:.3f} | {row['recall']:.3f} | "
+                     f"{row['minority_false_alarms']} |")
+    return "\n".join(lines)
+
+
+def _points(value: float, se: float | None, sign: str = "+") -> str:
+    shown = round(100 * value, 1) + 0.0   # + 0.0: no "-0.0"
+    return f"{shown:{sign}.1f}" + (f" ± {100 * se:.1f}" if se is not None else "")
 
 
 def _share(value) -> str:
@@ -112,7 +133,8 @@ def _share(value) -> str:
 
 def main() -> None:
     for name, render in (("demo", demo_table), ("train", train_table), ("encode", encode_table),
-                         ("persona", persona_table), ("noise", noise_table)):
+                         ("persona", persona_table), ("noise", noise_table),
+                         ("flag_threshold", flag_threshold_table)):
         result = load(name)
         print(render(result) if result else f"({name}: no results yet)")
         print()
