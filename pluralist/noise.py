@@ -61,6 +61,11 @@ def channel_log_prob(model, batch: Batch, rate: torch.Tensor | float) -> torch.T
                            torch.log(rate) + model.log_prob(batch.swapped()))
 
 
+def check_flip_rate(rate: float) -> None:
+    if not 0 <= rate < 0.5:
+        raise ModelError(f"a flip rate must be in [0, 0.5), got {rate}")
+
+
 def with_label_weights(batch: Batch, keep: torch.Tensor, flip: torch.Tensor) -> Batch:
     """The batch with weights w*keep, followed by its swap with weights w*flip
     (left out when no reversal carries weight, as in peer review)."""
@@ -83,8 +88,7 @@ class FixedRate:
     rate: float
 
     def __post_init__(self):
-        if not 0 <= self.rate < 0.5:
-            raise ModelError(f"a flip rate must be in [0, 0.5), got {self.rate}")
+        check_flip_rate(self.rate)
 
     def label_weights(self, model, rows: np.ndarray, batch: Batch):
         n = len(rows)
@@ -186,6 +190,7 @@ class PeerReview:
 
     def __init__(self, peer, rate: float, n_rows: int, *, warmup_epochs: int = 4,
                  ramp_epochs: int = 5, lr: float = 1e-2):
+        check_flip_rate(rate)
         self.peer, self.rate = peer, rate
         self.warmup_epochs, self.ramp_epochs = warmup_epochs, ramp_epochs
         self.optimizer = torch.optim.AdamW(peer.parameters(), lr=lr, weight_decay=0.0)
@@ -259,6 +264,7 @@ def make_noise(method: str, rate: float, data: PreferenceData, model=None):
         torch.manual_seed(torch.initial_seed() + 1)
         peer = build_model(model.family, dim=model.dim, raters=model.raters,
                            **{k: getattr(model.config, k) for k in model.config.__dataclass_fields__})
+        check_flip_rate(rate)   # before 0 ("not given") becomes the default
         return PeerReview(peer, rate if rate > 0 else 0.2, len(data))
     if method in ("label-smoothing", "unbiased"):
         return FixedRate(method, rate)

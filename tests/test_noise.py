@@ -198,3 +198,16 @@ def test_early_stopping_scores_validation_labels_under_the_noise_model():
     channel = evaluate_rows(model, data, rows, noise)["log_loss"]
     assert result.best_val_log_loss == pytest.approx(channel, rel=1e-6)
     assert channel != pytest.approx(evaluate_rows(model, data, rows)["log_loss"], rel=1e-3)
+
+
+@pytest.mark.parametrize("method", ["label-smoothing", "unbiased", "peer-review"])
+@pytest.mark.parametrize("rate", [-0.2, 0.5, 0.7])
+def test_a_flip_rate_outside_zero_to_one_half_is_refused(method, rate):
+    from pluralist.errors import ModelError
+    from pluralist.models import build_model
+    from pluralist.noise import make_noise
+
+    data = PreferenceData.from_arrays(np.eye(4), [0, 1, 2], [1, 2, 3], [0, 0, 0])
+    model = build_model("bt", dim=4, raters=data.raters)
+    with pytest.raises(ModelError, match="flip rate"):
+        make_noise(method, rate, data, model)
