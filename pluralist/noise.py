@@ -52,8 +52,8 @@ def channel_log_prob(model, batch: Batch, rate: torch.Tensor | float) -> torch.T
     Early stopping scores validation rows with this, not with the plain likelihood:
     the noisy validation labels are what the strategy's noise model says they are,
     and the plain likelihood instead rewards margins shrunk to fit the flips, so it
-    stopped robust training early (measured on the built-in benchmark at noise 0.2,
-    ideal_point: em 0.703 -> 0.748 clean accuracy, unbiased 0.632 -> 0.730)."""
+    stopped robust training early (measured on draw 0 of the built-in benchmark at
+    noise 0.2, ideal_point: em 0.703 -> 0.748 clean accuracy, unbiased 0.632 -> 0.730)."""
     rate = torch.as_tensor(rate, dtype=torch.float32)
     if not bool((rate > 0).any()):
         return model.log_prob(batch)
@@ -181,8 +181,8 @@ class PeerReview:
     as in Co-teaching, the left-out labels were mostly those of the raters the
     peer fitted worst, a minority taste first, and a family with per-rater
     preferences then fitted each rater to the labels that agreed with it
-    (measured on the built-in benchmark at noise 0.2: ideal_point fell from
-    0.736 clean accuracy trained plainly to 0.583). Per rater it still fell
+    (measured on draw 0 of the built-in benchmark at noise 0.2: ideal_point
+    fell from 0.736 clean accuracy trained plainly to 0.583). Per rater it fell
     (0.701), most of all on the minority, when the choosing began from
     untrained models: both train on every label for `warmup_epochs` first
     (0.728 after 2, 0.739 after 4).
