@@ -45,6 +45,10 @@ POSSIBLE_SE = 0.5          # chosen by `python bench/flag_threshold.py` on draws
                            # best-balanced thresholds (0.25, 0.5: precision 0.93, recall 0.95, 0.94);
                            # at 0 the tier also caught minority raters (precision 0.90)
 FLAGS = ("adversarial", "possibly_adversarial", "random", "position_biased")
+WITHOUT_PER_RATER = (". This model has no per-rater preferences: the others are the population "
+                     "alone, against which a minority taste can look reversed (measured with bt on "
+                     "the built-in benchmark with 5% adversarial raters: precision 0.52, "
+                     "`python bench/noise.py`)")
 
 
 def cross_fitted_margins(model, rows, data, rng) -> np.ndarray:
@@ -98,7 +102,8 @@ def rater_reliability(model, data, rows_by_rater: dict[str, np.ndarray], *, seed
                      "errors. The flags "
                      "mean little where the median rater's gain is near 0: the model then cannot tell "
                      "its raters from their reversal (measured on the built-in benchmark: median -0.07 "
-                     "for decomposed, which flagged minority raters, -0.10 to -0.31 for the others)"),
+                     "for decomposed, which flagged minority raters, -0.10 to -0.31 for the others)"
+                     + ("" if per_rater else WITHOUT_PER_RATER)),
             "position_bias": position_rule}
 
 
