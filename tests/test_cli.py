@@ -78,6 +78,9 @@ def test_train_refuses_unknown_family_and_options(write_jsonl):
     assert result.exit_code == 2 and "has no option(s) ['depth']" in result.output
     result = run("train", path, "--family", "bt", "--rank", 3, "--out", "m")
     assert result.exit_code == 2 and "has no rank" in result.output
+    # a shared option the family has no use for is refused, not silently ignored
+    result = run("train", path, "--family", "ideal_point", "--option", "rater_l2=0.1", "--out", "m")
+    assert result.exit_code == 2 and "does not use option 'rater_l2'" in result.output
 
 
 def test_model_and_data_with_different_encoders_is_refused(tmp_path):

@@ -41,6 +41,8 @@ class PreferenceModel(nn.Module):
     family: ClassVar[str]
     Config: ClassVar[type] = ModelConfig
     rank_option: ClassVar[str | None] = None   # the Config field that `--rank` sets
+    # shared Config fields this family has no use for: setting one is refused, not ignored
+    unused_options: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: ModelConfig, *, dim: int, raters: tuple[str, ...]):
         super().__init__()

@@ -25,6 +25,7 @@ class BTConfig(ModelConfig):
 @register
 class BradleyTerry(LinearRaterModel):
     family = "bt"
+    unused_options = ("rater_l2",)   # no L2 penalty on per-rater parameters
     Config = BTConfig
 
     def __init__(self, config: BTConfig, *, dim, raters):

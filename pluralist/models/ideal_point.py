@@ -32,6 +32,7 @@ class IdealPointConfig(ModelConfig):
 @register
 class IdealPoint(LinearRaterModel):
     family = "ideal_point"
+    unused_options = ("rater_l2",)   # no L2 penalty on per-rater parameters
     Config = IdealPointConfig
     rank_option = "prototypes"
     param_space = "simplex"

@@ -36,6 +36,7 @@ class MixtureConfig(ModelConfig):
 @register
 class Mixture(PreferenceModel):
     family = "mixture"
+    unused_options = ("rater_l2",)   # no L2 penalty on per-rater parameters
     Config = MixtureConfig
     rank_option = "components"
 

@@ -30,11 +30,18 @@ def build_model(family: str, *, dim: int, raters, **options):
     """A fresh model; `options` are the family's Config fields (unknown ones refused)."""
     cls = get_family(family)
     known = {f.name for f in dataclasses.fields(cls.Config)}
+    usable = sorted(known - set(cls.unused_options))
     unknown = set(options) - known
     if unknown:
         raise ModelError(f"family {family!r} has no option(s) {sorted(unknown)}; "
-                         f"its options are {sorted(known)}")
-    return cls(cls.Config(**options), dim=dim, raters=tuple(raters))
+                         f"its options are {usable}")
+    config = cls.Config(**options)
+    defaults = cls.Config()
+    for name in cls.unused_options:
+        if getattr(config, name) != getattr(defaults, name):
+            raise ModelError(f"family {family!r} does not use option {name!r}; "
+                             f"its options are {usable}")
+    return cls(config, dim=dim, raters=tuple(raters))
 
 
 _FAMILY_MODULES = ("bt", "lowrank", "mixture", "decomposed", "ideal_point", "gpm",

@@ -37,6 +37,7 @@ class VariationalConfig(ModelConfig):
 @register
 class Variational(LinearRaterModel):
     family = "variational"
+    unused_options = ("rater_l2",)   # no L2 penalty on per-rater parameters
     Config = VariationalConfig
     rank_option = "latent"
 

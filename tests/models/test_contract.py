@@ -89,3 +89,16 @@ def test_save_load_round_trip_gives_identical_rewards(trained, bench_data, tmp_p
     with pytest.raises(ModelError, match="trained on embeddings from"):
         load_model(tmp_path / "m", encoder_id="another-encoder")
     assert not list(tmp_path.glob(".m.*"))  # no staging directory left behind
+
+
+def test_shared_options_a_family_ignores_are_refused_unless_left_at_their_default():
+    from pluralist.models import get_family
+
+    for family in family_names():
+        cls = get_family(family)
+        for name in cls.unused_options:
+            build_model(family, dim=4, raters=("a",), **{name: getattr(cls.Config(), name)})
+            with pytest.raises(ModelError, match=f"does not use option '{name}'"):
+                build_model(family, dim=4, raters=("a",), **{name: 0.5})
+    assert "rater_l2" not in get_family("lowrank").unused_options
+    build_model("lowrank", dim=4, raters=("a",), rater_l2=0.5)
