@@ -264,8 +264,7 @@ def make_noise(method: str, rate: float, data: PreferenceData, model=None):
         torch.manual_seed(torch.initial_seed() + 1)
         peer = build_model(model.family, dim=model.dim, raters=model.raters,
                            **{k: getattr(model.config, k) for k in model.config.__dataclass_fields__})
-        check_flip_rate(rate)   # before 0 ("not given") becomes the default
-        return PeerReview(peer, rate if rate > 0 else 0.2, len(data))
+        return PeerReview(peer, rate if rate != 0 else 0.2, len(data))   # 0: not given
     if method in ("label-smoothing", "unbiased"):
         return FixedRate(method, rate)
     if method == "em":
