@@ -20,30 +20,24 @@ import numpy as np
 
 RESULTS = Path(__file__).parent / "results" / "flag_threshold.json"
 THRESHOLDS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.28, 1.645)
-MINORITY = "storyteller"
 
 
 def rater_gains(seed: int, family: str) -> list[dict]:
     """Every assessed seen rater's reversal gain, its standard error, and the truth."""
-    from pluralist.data import SynthConfig, generate, split_raters
-    from pluralist.evaluate import Z90
-    from pluralist.jobs import make_benchmark
+    from noise import MINORITY, embedded_split
+    from pluralist.data import SynthConfig, generate
     from pluralist.pipeline import train
-    from pluralist.reliability import rater_reliability
+    from pluralist.reliability import rater_reliability, reversal_standard_error
     from pluralist.train import TrainConfig
 
     synth = generate(SynthConfig(seed=seed, adversarial=0.05))
-    split = split_raters(synth.table, unseen=100, seed=0)
-    bench = make_benchmark(synth.table, split, encoder_name="minilm", text_format="response",
-                           cache_dir=None, progress=False)
+    split, bench, seen_rows_by_rater = embedded_split(synth, "minilm")
     model, _, _ = train(bench.data, split.train, family, config=TrainConfig(seed=seed))
-    rows = synth.table.rows_by_rater(np.concatenate([split.train, split.seen_test]))
-    raters = rater_reliability(model, bench.data, rows)["raters"]
+    raters = rater_reliability(model, bench.data, seen_rows_by_rater)["raters"]
     adversarial = dict(zip(synth.rater_ids, synth.adversarial))
     group = dict(zip(synth.rater_ids, synth.rater_groups))
     return [{"adversarial": bool(adversarial[r]), "minority": group[r] == MINORITY,
-             "gain": v["reversal_gain"],
-             "standard_error": (v["reversal_interval90"][1] - v["reversal_interval90"][0]) / (2 * Z90)}
+             "gain": v["reversal_gain"], "standard_error": reversal_standard_error(v)}
             for r, v in raters.items()]
 
 

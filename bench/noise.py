@@ -38,20 +38,26 @@ def clean_accuracy(model, bench, synth, rows) -> dict:
     return {"clean_accuracy": float(hits.mean()), "minority_clean_accuracy": float(hits[minority].mean())}
 
 
-def run_condition(synth, encoder: str, families, methods, true_rate: float, seed: int) -> list[dict]:
+def embedded_split(synth, encoder: str):
+    """(split, embedded benchmark, every seen row by rater) of a draw. Flags are computed
+    from every seen row, as reports do: the voters are the other raters, fitted on
+    their own training rows."""
     from pluralist.data import split_raters
     from pluralist.jobs import make_benchmark
-    from pluralist.pipeline import train
-    from pluralist.reliability import rater_reliability
-    from pluralist.train import TrainConfig
 
     split = split_raters(synth.table, unseen=100, seed=0)
     bench = make_benchmark(synth.table, split, encoder_name=encoder, text_format="response",
                            cache_dir=None, progress=False)
+    return split, bench, synth.table.rows_by_rater(np.concatenate([split.train, split.seen_test]))
+
+
+def run_condition(synth, encoder: str, families, methods, true_rate: float, seed: int) -> list[dict]:
+    from pluralist.pipeline import train
+    from pluralist.reliability import rater_reliability
+    from pluralist.train import TrainConfig
+
+    split, bench, seen_rows_by_rater = embedded_split(synth, encoder)
     adversarial = {r for r, a in zip(synth.rater_ids, synth.adversarial) if a} & set(split.seen_raters)
-    # flags from every seen row, as reports do: the voters are the other raters,
-    # fitted on their own training rows
-    seen_rows_by_rater = synth.table.rows_by_rater(np.concatenate([split.train, split.seen_test]))
     rows = []
     for family in families:
         for method in methods:

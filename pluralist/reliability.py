@@ -113,11 +113,17 @@ def _flags(entry: dict, per_rater: bool) -> list[str]:
     (measured: bt called 82 of 300 raters random) and the one voter cannot
     tell a minority from a reversal: only the sure flag is given."""
     low, high = entry["reversal_interval90"]
-    standard_error = (high - low) / (2 * Z90)
     if low > 0:
         return ["adversarial"]
     if not per_rater:
         return []
     if low <= 0 <= high and entry["own_model_accuracy"] < CONSISTENT:
         return ["random"]
-    return ["possibly_adversarial"] if entry["reversal_gain"] > POSSIBLE_SE * standard_error else []
+    possible = entry["reversal_gain"] > POSSIBLE_SE * reversal_standard_error(entry)
+    return ["possibly_adversarial"] if possible else []
+
+
+def reversal_standard_error(entry: dict) -> float:
+    """A rater's reversal gain's standard error, from its 90% interval."""
+    low, high = entry["reversal_interval90"]
+    return (high - low) / (2 * Z90)
