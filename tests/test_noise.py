@@ -200,6 +200,22 @@ def test_early_stopping_scores_validation_labels_under_the_noise_model():
     assert channel != pytest.approx(evaluate_rows(model, data, rows)["log_loss"], rel=1e-3)
 
 
+def test_peer_review_scores_validation_labels_at_its_rate_from_the_first_epoch():
+    """Warming up, it keeps every label, but the validation labels are still noisy."""
+    from pluralist.models import build_model
+    from pluralist.noise import make_noise
+
+    data = PreferenceData.from_arrays(np.random.default_rng(0).standard_normal((6, 3)),
+                                      [0, 1, 2, 3], [1, 2, 3, 4], [0, 0, 0, 0])
+    torch.manual_seed(0)
+    model = build_model("bt", dim=3, raters=data.raters)
+    review = make_noise("peer-review", 0.3, data, model)
+    batch = data.batch([0, 1, 2, 3])
+    assert review.keep_share == 1.0
+    with torch.no_grad():
+        assert torch.allclose(review.observed_log_prob(model, batch), channel_log_prob(model, batch, 0.3))
+
+
 @pytest.mark.parametrize("method", ["label-smoothing", "unbiased", "peer-review"])
 @pytest.mark.parametrize("rate", [-0.2, 0.5, 0.7])
 def test_a_flip_rate_outside_zero_to_one_half_is_refused(method, rate):
