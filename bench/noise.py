@@ -7,7 +7,9 @@ each family is trained plainly and with every robust option, and scored on the
 *clean* labels of the seen raters' held-out comparisons (the benchmark records
 which labels it flipped), overall and for the minority group. Also recorded: the
 EM estimate of the flip rate, and how well reliability flags find adversarial
-raters. Every condition is drawn afresh for each seed (benchmark and training):
+raters. As a yardstick for each noise level e, plain training on the clean labels of
+(1 - 2e)^2 of the rows, the most information the noisy labels hold (`clean-share`).
+Every condition is drawn afresh for each seed (benchmark and training):
 one draw's minority has ~680 held-out comparisons, so a difference of one point
 between two options is within one draw's noise; the targets (`targets`) are
 judged on the mean over seeds, differences with their standard error across
@@ -26,6 +28,8 @@ import numpy as np
 RESULTS = Path(__file__).parent / "results" / "noise.json"
 MINORITY = "storyteller"
 ASSUMED_RATE = 0.1   # what a user would guess when they do not know the rate
+NOISY_LEVELS = (0.1, 0.2, 0.4)
+CLEAN_SHARE = "clean-share"   # the reference row of each noise level (clean_share_references)
 
 
 def clean_accuracy(model, bench, synth, rows) -> dict:
@@ -51,12 +55,12 @@ def embedded_split(synth, encoder: str):
     return split, bench, synth.table.rows_by_rater(np.concatenate([split.train, split.seen_test]))
 
 
-def run_condition(synth, encoder: str, families, methods, true_rate: float, seed: int) -> list[dict]:
+def run_condition(synth, embedded, families, methods, true_rate: float, seed: int) -> list[dict]:
     from pluralist.pipeline import train
     from pluralist.reliability import rater_reliability
     from pluralist.train import TrainConfig
 
-    split, bench, seen_rows_by_rater = embedded_split(synth, encoder)
+    split, bench, seen_rows_by_rater = embedded
     adversarial = {r for r, a in zip(synth.rater_ids, synth.adversarial) if a} & set(split.seen_raters)
     rows = []
     for family in families:
@@ -82,6 +86,31 @@ def run_condition(synth, encoder: str, families, methods, true_rate: float, seed
     return rows
 
 
+def clean_share_references(synth, embedded, families, seed: int) -> list[dict]:
+    """For each noise level e, plain training on the clean labels of a random (1 - 2e)^2
+    of the training rows, from the noise-free draw (its comparisons and clean labels are
+    those of every noisy draw with the same seed). A label flipped with probability e
+    carries at most (1 - 2e)^2 of a clean label's Fisher information about a margin
+    (all of that share at a margin of zero, less elsewhere), so this is a reference for
+    what robust training on the noisy labels could reach: not a bound, a yardstick."""
+    from pluralist.pipeline import train
+    from pluralist.train import TrainConfig
+
+    split, bench, _ = embedded
+    rng = np.random.default_rng(seed)
+    rows = []
+    for level in NOISY_LEVELS:
+        share = (1 - 2 * level) ** 2
+        picked = np.sort(rng.choice(split.train, int(round(share * len(split.train))), replace=False))
+        for family in families:
+            model, _, _ = train(bench.data, picked, family, config=TrainConfig(seed=seed))
+            row = {"family": family, "method": CLEAN_SHARE, "assumed_rate": None, "level": level,
+                   "clean_share": share, **clean_accuracy(model, bench, synth, split.seen_test)}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--encoder", default="minilm")
@@ -93,16 +122,20 @@ def main() -> None:
 
     from pluralist.noise import NOISE_METHODS as methods
 
-    conditions = [("symmetric", level, {"noise": level}) for level in (0.0, 0.1, 0.2, 0.4)]
+    conditions = [("symmetric", level, {"noise": level}) for level in (0.0, *NOISY_LEVELS)]
     conditions += [("adversarial", share, {"adversarial": share}) for share in (0.05, 0.2)]
     out = []
     for seed in args.seeds:
         for kind, level, config in conditions:
             synth = generate(SynthConfig(seed=seed, **config))
             true_rate = level if kind == "symmetric" else 0.0
-            for row in run_condition(synth, args.encoder, args.families,
+            embedded = embedded_split(synth, args.encoder)
+            for row in run_condition(synth, embedded, args.families,
                                      methods if kind == "symmetric" else ["none", "em"], true_rate, seed):
                 out.append({"seed": seed, "condition": kind, "level": level, **row})
+            if kind == "symmetric" and level == 0:
+                out += [{"seed": seed, "condition": kind, **row}
+                        for row in clean_share_references(synth, embedded, args.families, seed)]
     means = mean_over_seeds(out)
     write_json_atomic(RESULTS, {"encoder": args.encoder, "minority_group": MINORITY,
                                 "assumed_rate_when_unknown": ASSUMED_RATE, "seeds": args.seeds,
@@ -151,7 +184,7 @@ def targets(rows: list[dict]) -> dict:
         robust = [m for m in NOISE_METHODS if m != "none"]
         best = max(robust, key=lambda m: gain(0.4, family, m)[0])
         gain40, loss0 = gain(0.4, family, best), gain(0.0, family, best)
-        minority = {level: gain(level, family, best, "minority_clean_accuracy") for level in (0.0, 0.1, 0.2, 0.4)}
+        minority = {level: gain(level, family, best, "minority_clean_accuracy") for level in (0.0, *NOISY_LEVELS)}
         worst = min(minority, key=lambda level: minority[level][0])
         flags = lambda field: _mean_known([r.get(field) for r in rows if (r["condition"], r["level"], r["family"],
                                                                          r["method"]) == ("adversarial", 0.05, family, "none")])
@@ -159,6 +192,8 @@ def targets(rows: list[dict]) -> dict:
             "seeds": len(seeds),
             "best_robust_at_0.4": best, "gain_at_0.4": gain40[0], "gain_at_0.4_se": gain40[1],
             "target_gain_at_0.4": 0.05,
+            "clean_share_reference_at_0.4": float(values("symmetric", 0.4, family, CLEAN_SHARE).mean()),
+            "plain_at_0.4": float(values("symmetric", 0.4, family, "none").mean()),
             "loss_at_0_of_that_option": -loss0[0], "loss_at_0_se": loss0[1], "target_loss_at_0": 0.005,
             "largest_minority_drop_of_that_option": -minority[worst][0], "minority_drop_at": worst,
             "minority_drop_se": minority[worst][1], "target_minority_drop": 0.01,

@@ -83,7 +83,8 @@ def noise_table(r: dict) -> str:
              f"comparisons, mean of {len(r['seeds'])} draws of the benchmark, "
              f"the minority group `{r['minority_group']}` in brackets; a robust option "
              f"that needs a rate is given the true one, or {r['assumed_rate_when_unknown']} at 0 "
-             "noise; `em` also shows its estimated flip rate):", "",
+             "noise; `em` also shows its estimated flip rate; `clean-share`, the yardstick: plain "
+             "training on the clean labels of (1 - 2e)^2 of the rows at noise e):", "",
              "| condition | family | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
     cells = {}
     for row in r["results"]:
@@ -100,7 +101,8 @@ def noise_table(r: dict) -> str:
     for family, t in r["targets"].items():
         lines.append(
             f"`{family}`: best robust option at 0.4 noise `{t['best_robust_at_0.4']}`, "
-            f"{_points(t['gain_at_0.4'], t['gain_at_0.4_se'])} points (target +5); it costs "
+            f"{_points(t['gain_at_0.4'], t['gain_at_0.4_se'])} points (target +5; plain "
+            f"{t['plain_at_0.4']:.3f}, the clean-share yardstick {t['clean_share_reference_at_0.4']:.3f}); it costs "
             f"{_points(t['loss_at_0_of_that_option'], t['loss_at_0_se'], '')} points at 0 noise (target <= 0.5) "
             f"and the minority at most {_points(t['largest_minority_drop_of_that_option'], t['minority_drop_se'], '')} "
             f"(at noise {t['minority_drop_at']:g}; target <= 1); EM's flip rate at a true 0.2: "
