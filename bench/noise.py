@@ -6,8 +6,8 @@ For symmetric noise in {0, 0.1, 0.2, 0.4} and for 5% and 20% adversarial raters,
 each family is trained plainly and with every robust option, and scored on the
 *clean* labels of the seen raters' held-out comparisons (the benchmark records
 which labels it flipped), overall and for the minority group. Also recorded: the
-EM estimate of the flip rate, and how well reliability flags find adversarial
-raters. As a yardstick for each noise level e, plain training on the clean labels of
+EM estimate of the flip rate, how well reliability flags find adversarial
+raters, and how many ordinary raters they flag (under symmetric noise too). As a yardstick for each noise level e, plain training on the clean labels of
 (1 - 2e)^2 of the rows, the most information the noisy labels hold (`clean-share`).
 Every condition is drawn afresh for each seed (benchmark and training):
 one draw's minority has ~680 held-out comparisons, so a difference of one point
@@ -62,6 +62,7 @@ def run_condition(synth, embedded, families, methods, true_rate: float, seed: in
 
     split, bench, seen_rows_by_rater = embedded
     adversarial = {r for r, a in zip(synth.rater_ids, synth.adversarial) if a} & set(split.seen_raters)
+    minority = {r for r, g in zip(synth.rater_ids, synth.rater_groups) if g == MINORITY}
     rows = []
     for family in families:
         for method in methods:
@@ -72,18 +73,28 @@ def run_condition(synth, embedded, families, methods, true_rate: float, seed: in
                    **clean_accuracy(model, bench, synth, split.seen_test)}
             if method == "em":
                 row["em_flip_rate"] = result.noise["global_rate"]
-            if adversarial and method in ("none", "em"):
+            if method == "none" or (adversarial and method == "em"):
                 rel = rater_reliability(model, bench.data, seen_rows_by_rater)
-                sure = set(rel["flagged"]["adversarial"])
-                for name, flagged in (("adversarial_flag", sure),
-                                      ("adversarial_or_possible_flag",
-                                       sure | set(rel["flagged"]["possibly_adversarial"]))):
-                    hits = len(flagged & adversarial)
-                    row[f"{name}_precision"] = hits / len(flagged) if flagged else None
-                    row[f"{name}_recall"] = hits / len(adversarial)
+                row.update(flag_scores(rel["flagged"], adversarial, minority))
             rows.append(row)
             print(json.dumps(row), flush=True)
     return rows
+
+
+def flag_scores(flagged: dict, adversarial: set, minority: set) -> dict:
+    """Precision and recall of the sure flag, and of it with the possibly adversarial
+    tier, where there are adversarial raters; always the ordinary raters flagged
+    (false flags), and how many of them are from the minority."""
+    sure, possible = set(flagged["adversarial"]), set(flagged["possibly_adversarial"])
+    out = {"false_adversarial_flags": len(sure - adversarial),
+           "false_possible_flags": len(possible - adversarial),
+           "false_flags_in_minority": len((sure | possible) & minority - adversarial)}
+    if adversarial:
+        for name, chosen in (("adversarial_flag", sure), ("adversarial_or_possible_flag", sure | possible)):
+            hits = len(chosen & adversarial)
+            out[f"{name}_precision"] = hits / len(chosen) if chosen else None
+            out[f"{name}_recall"] = hits / len(adversarial)
+    return out
 
 
 def clean_share_references(synth, embedded, families, seed: int) -> list[dict]:
@@ -124,12 +135,13 @@ def main() -> None:
 
     conditions = [("symmetric", level, {"noise": level}) for level in (0.0, *NOISY_LEVELS)]
     conditions += [("adversarial", share, {"adversarial": share}) for share in (0.05, 0.2)]
-    out = []
+    out, seen_raters = [], set()
     for seed in args.seeds:
         for kind, level, config in conditions:
             synth = generate(SynthConfig(seed=seed, **config))
             true_rate = level if kind == "symmetric" else 0.0
             embedded = embedded_split(synth, args.encoder)
+            seen_raters.add(len(embedded[0].seen_raters))
             for row in run_condition(synth, embedded, args.families,
                                      methods if kind == "symmetric" else ["none", "em"], true_rate, seed):
                 out.append({"seed": seed, "condition": kind, "level": level, **row})
@@ -139,6 +151,7 @@ def main() -> None:
     means = mean_over_seeds(out)
     write_json_atomic(RESULTS, {"encoder": args.encoder, "minority_group": MINORITY,
                                 "assumed_rate_when_unknown": ASSUMED_RATE, "seeds": args.seeds,
+                                "seen_raters": sorted(seen_raters),
                                 "results": means, "per_seed": out, "targets": targets(out)})
 
 
@@ -155,7 +168,8 @@ def mean_over_seeds(rows: list[dict]) -> list[dict]:
     for key, group in groups.items():
         mean = dict(zip(KEY, key), assumed_rate=group[0]["assumed_rate"])
         for field in group[0]:
-            values = [r[field] for r in group if isinstance(r.get(field), float)]
+            values = [r[field] for r in group if isinstance(r.get(field), (int, float))
+                      and not isinstance(r.get(field), bool)]
             if field not in KEY and field not in ("seed", "assumed_rate") and values:
                 mean[field] = float(np.mean(values))
         out.append(mean)

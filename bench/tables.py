@@ -93,8 +93,7 @@ def noise_table(r: dict) -> str:
             text += f" rate {row['em_flip_rate']:.2f}"
         cells.setdefault((row["condition"], row["level"], row["family"]), {})[row["method"]] = text
     for (kind, level, family), by_method in cells.items():
-        condition = f"{kind} {level:g}" if kind == "symmetric" else f"{level:.0%} adversarial"
-        lines.append(f"| {condition} | {family} | " + " | ".join(by_method.get(m, "") for m in methods) + " |")
+        lines.append(f"| {_condition(kind, level)} | {family} | " + " | ".join(by_method.get(m, "") for m in methods) + " |")
     lines.append("")
     lines.append("Differences between two options are taken within a draw and averaged, "
                  "± their standard error across draws.")
@@ -111,6 +110,24 @@ def noise_table(r: dict) -> str:
             f"with the possibly adversarial: precision {_share(t['flag_or_possible_precision_at_5pct'])}, "
             f"recall {_share(t['flag_or_possible_recall_at_5pct'])} (target 0.9 each).")
     return "\n".join(lines)
+
+
+def false_flags_table(r: dict) -> str:
+    lines = ["Ordinary raters flagged by the reliability report, `python bench/noise.py` (models "
+             f"trained plainly; mean per draw over {len(r['seeds'])} draws, of "
+             f"{' or '.join(map(str, r['seen_raters']))} seen raters):", "",
+             "| condition | family | adversarial | possibly adversarial | of these, from the minority |",
+             "|---|---|---|---|---|"]
+    for row in r["results"]:
+        if row["method"] == "none" and "false_adversarial_flags" in row:
+            condition = _condition(row["condition"], row["level"])
+            lines.append(f"| {condition} | {row['family']} | {row['false_adversarial_flags']:.1f} | "
+                         f"{row['false_possible_flags']:.1f} | {row['false_flags_in_minority']:.1f} |")
+    return "\n".join(lines)
+
+
+def _condition(kind: str, level: float) -> str:
+    return f"{kind} {level:g}" if kind == "symmetric" else f"{level:.0%} adversarial"
 
 
 def flag_threshold_table(r: dict) -> str:
@@ -136,7 +153,7 @@ def _share(value) -> str:
 def main() -> None:
     for name, render in (("demo", demo_table), ("train", train_table), ("encode", encode_table),
                          ("persona", persona_table), ("noise", noise_table),
-                         ("flag_threshold", flag_threshold_table)):
+                         ("noise", false_flags_table), ("flag_threshold", flag_threshold_table)):
         result = load(name)
         print(render(result) if result else f"({name}: no results yet)")
         print()

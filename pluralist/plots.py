@@ -29,7 +29,8 @@ def _finish(plt, fig, ax, xlabel: str, ylabel: str, title: str, grid: bool = Tru
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:   # a chart with nothing drawn (no results) has no legend
+        ax.legend(fontsize=8)
     if grid:
         ax.grid(alpha=0.3)
     return _png(plt, fig)
