@@ -242,7 +242,10 @@ def train(file, family, out, rater_column, kind, encoder, text_format, rank, opt
     if summary["diagnostics"]:
         click.echo(f"diagnostics: {summary['diagnostics']}")
     if result.get("noise") and "global_rate" in result["noise"]:
-        click.echo(f"estimated flip rate: {result['noise']['global_rate']:.3f} overall")
+        highest = sorted(result["noise"]["rater_rates"].items(), key=lambda item: -item[1])[:3]
+        click.echo(f"estimated flip rate: {result['noise']['global_rate']:.3f} overall; highest per rater: "
+                   + ", ".join(f"{rater} {rate:.3f}" for rater, rate in highest)
+                   + f" (every rater's in {Path(out) / 'config.json'})")
     click.echo(f"saved to {out}")
 
 

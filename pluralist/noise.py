@@ -113,7 +113,7 @@ class EMRates:
     """Per-rater flip rates (Beta-shrunk toward the pooled rate) and label posteriors."""
 
     n_rows: int
-    n_raters: int
+    raters: tuple[str, ...]
     warmup_epochs: int = 2
     prior_strength: float = 10.0
     correct: np.ndarray = field(init=False)     # (N,) posterior P(label correct)
@@ -123,7 +123,7 @@ class EMRates:
 
     def __post_init__(self):
         self.correct = np.ones(self.n_rows)
-        self.rater_rates = np.full(self.n_raters, self.global_rate)
+        self.rater_rates = np.full(len(self.raters), self.global_rate)
 
     def label_weights(self, model, rows: np.ndarray, batch: Batch):
         c = torch.from_numpy(self.correct[rows]).float()
@@ -163,14 +163,14 @@ class EMRates:
         """Each rater's share of labels against the model on their anchors, Beta-shrunk
         toward the pooled rate (prior_strength pseudo-comparisons)."""
         known = rater >= 0
-        against_sum = np.bincount(rater[known], weights=against[known], minlength=self.n_raters)
-        counts = np.bincount(rater[known], minlength=self.n_raters)
+        against_sum = np.bincount(rater[known], weights=against[known], minlength=len(self.raters))
+        counts = np.bincount(rater[known], minlength=len(self.raters))
         a = self.prior_strength * self.global_rate
         self.rater_rates = np.clip((against_sum + a) / (counts + self.prior_strength), 1e-4, 0.999)
 
     def report(self) -> dict:
         return {"method": "em", "global_rate": self.global_rate,
-                "rater_rates": self.rater_rates.round(4).tolist()}
+                "rater_rates": dict(zip(self.raters, self.rater_rates.round(4).tolist()))}
 
 
 class PeerReview:
@@ -272,5 +272,5 @@ def make_noise(method: str, rate: float, data: PreferenceData, model=None):
     if method in ("label-smoothing", "unbiased"):
         return FixedRate(method, rate)
     if method == "em":
-        return EMRates(len(data), len(data.raters))
+        return EMRates(len(data), data.raters)
     raise ModelError(f"unknown noise method {method!r}; choose from {', '.join(NOISE_METHODS)}")

@@ -97,3 +97,16 @@ def test_model_and_data_with_different_encoders_is_refused(tmp_path):
         load_model(tmp_path / "m", encoder_id="hashing-v1:64")
     result = run("score", tmp_path / "nothing-here", "x")
     assert result.exit_code == 2 and "not a pluralist model directory" in result.output
+
+
+def test_train_with_em_reports_and_saves_each_raters_flip_rate(tmp_path):
+    data = tmp_path / "b.jsonl"
+    run("data", "synth", "--out", data, "--raters", 20, "--comparisons-per-rater", 30, "--noise", 0.2)
+    model = tmp_path / "model"
+    result = run("train", data, "--family", "bt", "--encoder", "hashing:64", "--epochs", 4,
+                 "--noise", "em", "--out", model, "--cache-dir", tmp_path / "c")
+    assert result.exit_code == 0, result.output
+    rates = json.loads((model / "config.json").read_text())["extra"]["train"]["noise"]["rater_rates"]
+    assert sorted(rates) == sorted(json.loads((model / "config.json").read_text())["raters"])
+    highest = max(rates, key=rates.get)
+    assert f"highest per rater: {highest} {rates[highest]:.3f}" in result.output

@@ -85,13 +85,16 @@ def test_em_converges_to_the_true_flip_rate_with_a_calibrated_model():
     with torch.no_grad():
         model.head.weight.fill_(1.0)
         model.head.bias.zero_()
-    em = EMRates(n, raters, warmup_epochs=0)
+    em = EMRates(n, data.raters, warmup_epochs=0)
     em.e_step(model, data, np.arange(n))
     assert abs(em.global_rate - true_rate) < 0.02
     assert abs(em.rater_rates.mean() - true_rate) < 0.02     # ~40 anchors each: noisy one by one
     assert np.abs(em.rater_rates - true_rate).mean() < 0.06
     # comparisons that really were flipped get a lower posterior of being correct
     assert em.correct[flipped].mean() < em.correct[~flipped].mean() - 0.2
+    reported = em.report()["rater_rates"]     # by rater name, as saved with the model
+    assert list(reported) == list(data.raters)
+    assert reported[data.raters[7]] == pytest.approx(em.rater_rates[7], abs=1e-4)
 
 
 def test_peer_review_keeps_a_cleaner_subset_than_random_selection():
