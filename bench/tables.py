@@ -93,7 +93,8 @@ def noise_table(r: dict) -> str:
             text += f" rate {row['em_flip_rate']:.2f}"
         cells.setdefault((row["condition"], row["level"], row["family"]), {})[row["method"]] = text
     for (kind, level, family), by_method in cells.items():
-        lines.append(f"| {_condition(kind, level)} | {family} | " + " | ".join(by_method.get(m, "") for m in methods) + " |")
+        cells_of_row = " | ".join(by_method.get(m, "") for m in methods)
+        lines.append(f"| {_condition(kind, level)} | {family} | {cells_of_row} |")
     lines.append("")
     lines.append("Differences between two options are taken within a draw and averaged, "
                  "± their standard error across draws.")
