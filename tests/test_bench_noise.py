@@ -1,0 +1,67 @@
+"""The arithmetic bench/noise.py judges the noise targets with (the README quotes it)."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+spec = importlib.util.spec_from_file_location("bench_noise", Path(__file__).parents[1] / "bench" / "noise.py")
+bench_noise = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench_noise)
+
+
+def test_flag_scores_count_false_flags_and_score_the_true_ones():
+    flagged = {"adversarial": ["a1", "o1"], "possibly_adversarial": ["a2", "m1"]}
+    scores = bench_noise.flag_scores(flagged, adversarial={"a1", "a2", "a3"}, minority={"m1", "m2"})
+    assert scores["false_adversarial_flags"] == 1 and scores["false_possible_flags"] == 1
+    assert scores["false_flags_in_minority"] == 1
+    assert scores["adversarial_flag_precision"] == 0.5 and scores["adversarial_flag_recall"] == pytest.approx(1 / 3)
+    assert scores["adversarial_or_possible_flag_precision"] == 0.5
+    assert scores["adversarial_or_possible_flag_recall"] == pytest.approx(2 / 3)
+    nothing_to_find = bench_noise.flag_scores(flagged, adversarial=set(), minority=set())
+    assert "adversarial_flag_precision" not in nothing_to_find
+    assert nothing_to_find["false_adversarial_flags"] == 2
+
+
+def _rows(accuracy: dict) -> list[dict]:
+    """Per-seed rows of every condition the targets read; `accuracy[(seed, level, method)]`."""
+    rows = []
+    for (seed, level, method), value in accuracy.items():
+        rows.append({"seed": seed, "condition": "symmetric", "level": level, "family": "f", "method": method,
+                     "assumed_rate": None, "clean_accuracy": value, "minority_clean_accuracy": value - 0.1,
+                     "em_flip_rate": 0.2})
+    for seed in (1, 2):
+        rows.append({"seed": seed, "condition": "adversarial", "level": 0.05, "family": "f", "method": "none",
+                     "assumed_rate": None, "adversarial_flag_precision": 1.0, "adversarial_flag_recall": 0.5,
+                     "adversarial_or_possible_flag_precision": 0.8, "adversarial_or_possible_flag_recall": 0.9})
+    return rows
+
+
+def test_targets_take_differences_within_a_draw():
+    from pluralist.noise import NOISE_METHODS
+
+    accuracy = {}
+    for seed, plain in ((1, 0.50), (2, 0.60)):
+        for level in (0.0, 0.1, 0.2, 0.4):
+            for method in NOISE_METHODS:
+                accuracy[(seed, level, method)] = plain
+        accuracy[(seed, 0.4, "em")] = plain + (0.04 if seed == 1 else 0.06)   # gains 4 and 6 points
+        accuracy[(seed, 0.0, "em")] = plain - 0.01
+        accuracy[(seed, 0.4, "clean-share")] = 0.55
+    target = bench_noise.targets(_rows(accuracy))["f"]
+    assert target["best_robust_at_0.4"] == "em"
+    assert target["gain_at_0.4"] == pytest.approx(0.05)
+    assert target["gain_at_0.4_se"] == pytest.approx(np.std([0.04, 0.06], ddof=1) / np.sqrt(2))
+    assert target["loss_at_0_of_that_option"] == pytest.approx(0.01)
+    assert target["plain_at_0.4"] == pytest.approx(0.55) and target["clean_share_reference_at_0.4"] == 0.55
+    assert target["flag_or_possible_recall_at_5pct"] == 0.9
+
+
+def test_means_over_seeds_skip_unknowns_and_keep_counts():
+    rows = [{"seed": s, "condition": "c", "level": 0.1, "family": "f", "method": "none", "assumed_rate": None,
+             "clean_accuracy": acc, "false_possible_flags": flags, "adversarial_flag_precision": precision}
+            for s, acc, flags, precision in ((1, 0.5, 2, None), (2, 0.7, 5, 0.8))]
+    (mean,) = bench_noise.mean_over_seeds(rows)
+    assert mean["clean_accuracy"] == pytest.approx(0.6) and mean["false_possible_flags"] == 3.5
+    assert mean["adversarial_flag_precision"] == 0.8   # over the draws where anything was flagged
