@@ -226,9 +226,11 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
 def train(file, family, out, rater_column, kind, encoder, text_format, rank, options, epochs,
           batch_size, lr, seed, noise, noise_rate, cache_dir):
     """Train a reward model of one family on FILE and save it to --out."""
+    from .noise import check_noise_option
     from .pipeline import family_options, train_and_save
     from .train import TrainConfig
 
+    check_noise_option(noise, noise_rate)   # before the texts are embedded
     opts = family_options(family, rank, _parse_options(options))
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=True)
     model, summary = train_and_save(_read(file, kind, rater_column), family, Path(out),
@@ -333,9 +335,11 @@ def compare(file, families, out, rater_column, kind, unseen, test_fraction, shot
             encoder, text_format, seed, epochs, noise, noise_rate, cache_dir):
     """Train several families on the same split of FILE and report them side by side."""
     from .jobs import compare_file
+    from .noise import check_noise_option
     from .report import markdown_summary
     from .train import TrainConfig
 
+    check_noise_option(noise, noise_rate)   # before the texts are embedded
     names = [f.strip() for f in families.split(",") if f.strip()]
     results, report = compare_file(
         _read(file, kind, rater_column), names, Path(out), data_name=file,

@@ -66,6 +66,19 @@ def check_flip_rate(rate: float) -> None:
         raise ModelError(f"a flip rate must be in [0, 0.5), got {rate}")
 
 
+def check_noise_option(method: str, rate: float) -> None:
+    """Refuse, before any work, a method not offered, a rate where none is used, none
+    where one is needed, and a rate outside [0, 0.5) (0 for peer review: its default)."""
+    if method not in NOISE_METHODS:
+        raise ModelError(f"unknown noise method {method!r}; choose from {', '.join(NOISE_METHODS)}")
+    if method in ("none", "em") and rate != 0:
+        raise ModelError(f"noise method {method!r} takes no flip rate (got {rate})"
+                         + (": EM learns its rates" if method == "em" else ""))
+    if method in ("label-smoothing", "unbiased") and rate == 0:
+        raise ModelError(f"noise method {method!r} needs the known flip rate, in (0, 0.5)")
+    check_flip_rate(rate)
+
+
 def with_label_weights(batch: Batch, keep: torch.Tensor, flip: torch.Tensor) -> Batch:
     """The batch with weights w*keep, followed by its swap with weights w*flip
     (left out when no reversal carries weight, as in peer review)."""
@@ -260,6 +273,7 @@ def _log_probs(model, data: PreferenceData, rows: np.ndarray) -> np.ndarray:
 
 def make_noise(method: str, rate: float, data: PreferenceData, model=None):
     """The strategy for `method`; peer review builds a peer like `model` (another seed)."""
+    check_noise_option(method, rate)
     if method == "none":
         return None
     if method == "peer-review":
@@ -271,6 +285,4 @@ def make_noise(method: str, rate: float, data: PreferenceData, model=None):
         return PeerReview(peer, rate if rate != 0 else 0.2, len(data))   # 0: not given
     if method in ("label-smoothing", "unbiased"):
         return FixedRate(method, rate)
-    if method == "em":
-        return EMRates(len(data), data.raters)
-    raise ModelError(f"unknown noise method {method!r}; choose from {', '.join(NOISE_METHODS)}")
+    return EMRates(len(data), data.raters)

@@ -113,3 +113,18 @@ def test_synthetic_benchmark_options_out_of_range(tmp_path, option, value, field
     assert result.exit_code == 2 and f"field '{field}'" in result.output
     assert result.output.count("\n") == 1 and "Traceback" not in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["train", "compare"])
+@pytest.mark.parametrize("noise", [["--noise", "em", "--noise-rate", "0.3"], ["--noise", "unbiased"],
+                                   ["--noise-rate", "0.2"], ["--noise", "peer-review", "--noise-rate", "0.7"]])
+def test_noise_options_that_cannot_mean_anything_are_refused_before_any_work(write_jsonl, tmp_path,
+                                                                             command, noise):
+    path = write_jsonl([GOOD, GOOD])
+    out = tmp_path / "out"
+    extra = ["--family", "bt"] if command == "train" else ["--families", "bt"]
+    result = CliRunner().invoke(cli, [command, str(path), *extra, *noise, "--out", str(out),
+                                      "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 2 and "flip rate" in result.output
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+    assert not out.exists() and not (tmp_path / "cache").exists()   # nothing embedded either

@@ -230,3 +230,14 @@ def test_a_flip_rate_outside_zero_to_one_half_is_refused(method, rate):
     model = build_model("bt", dim=4, raters=data.raters)
     with pytest.raises(ModelError, match="flip rate"):
         make_noise(method, rate, data, model)
+
+
+@pytest.mark.parametrize("method, rate", [("none", 0.3), ("em", 0.2), ("label-smoothing", 0.0),
+                                          ("unbiased", 0.0)])
+def test_a_flip_rate_is_refused_where_unused_and_required_where_needed(method, rate):
+    from pluralist.errors import ModelError
+    from pluralist.noise import make_noise
+
+    data = PreferenceData.from_arrays(np.eye(4), [0, 1, 2], [1, 2, 3], [0, 0, 0])
+    with pytest.raises(ModelError, match="flip rate"):
+        make_noise(method, rate, data)
