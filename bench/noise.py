@@ -66,10 +66,10 @@ def run_condition(synth, embedded, families, methods, true_rate: float, seed: in
     rows = []
     for family in families:
         for method in methods:
-            rate = true_rate if true_rate > 0 else ASSUMED_RATE
+            rate = None if method in ("none", "em") else (true_rate or ASSUMED_RATE)   # em learns its own
             model, result, _ = train(bench.data, split.train, family, config=TrainConfig(seed=seed),
-                                     noise=method, noise_rate=0.0 if method in ("none", "em") else rate)
-            row = {"family": family, "method": method, "assumed_rate": None if method in ("none", "em") else rate,
+                                     noise=method, noise_rate=rate or 0.0)
+            row = {"family": family, "method": method, "assumed_rate": rate,
                    **clean_accuracy(model, bench, synth, split.seen_test)}
             if method == "em":
                 row["em_flip_rate"] = result.noise["global_rate"]
