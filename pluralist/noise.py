@@ -271,8 +271,9 @@ def _log_probs(model, data: PreferenceData, rows: np.ndarray) -> np.ndarray:
     return torch.cat(out).double().numpy()
 
 
-def make_noise(method: str, rate: float, data: PreferenceData, model=None):
-    """The strategy for `method`; peer review builds a peer like `model` (another seed)."""
+def make_noise(method: str, rate: float, data: PreferenceData, model=None, *, lr: float = 1e-2):
+    """The strategy for `method`; peer review builds a peer like `model` (another seed),
+    trained with the step size `lr` the model starts with (TrainConfig.lr)."""
     check_noise_option(method, rate)
     if method == "none":
         return None
@@ -282,7 +283,7 @@ def make_noise(method: str, rate: float, data: PreferenceData, model=None):
         torch.manual_seed(torch.initial_seed() + 1)
         peer = build_model(model.family, dim=model.dim, raters=model.raters,
                            **{k: getattr(model.config, k) for k in model.config.__dataclass_fields__})
-        return PeerReview(peer, rate if rate != 0 else 0.2, len(data))   # 0: not given
+        return PeerReview(peer, rate if rate != 0 else 0.2, len(data), lr=lr)   # rate 0: not given
     if method in ("label-smoothing", "unbiased"):
         return FixedRate(method, rate)
     return EMRates(len(data), data.raters)

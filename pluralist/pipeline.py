@@ -44,7 +44,7 @@ def train(data: PreferenceData, rows, family: str, *, options: dict | None = Non
 
     torch.manual_seed(config.seed)
     model = build_model(family, dim=data.dim, raters=data.raters, **(options or {}))
-    strategy = make_noise(noise, noise_rate, data, model)
+    strategy = make_noise(noise, noise_rate, data, model, lr=config.lr)
     result = fit(model, data, np.asarray(rows), config, noise=strategy)
     fit_population(model, data, rows, seed=config.seed)
     prior = choose_adapt_prior(model, data, rows, seed=config.seed)

@@ -241,3 +241,16 @@ def test_a_flip_rate_is_refused_where_unused_and_required_where_needed(method, r
     data = PreferenceData.from_arrays(np.eye(4), [0, 1, 2], [1, 2, 3], [0, 0, 0])
     with pytest.raises(ModelError, match="flip rate"):
         make_noise(method, rate, data)
+
+
+def test_the_peer_trains_with_the_step_size_the_model_is_given(monkeypatch):
+    import pluralist.noise
+    from pluralist.pipeline import train
+    from pluralist.train import TrainConfig
+
+    data = PreferenceData.from_arrays(np.random.default_rng(0).standard_normal((6, 3)),
+                                      [0, 1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 0], [0, 0, 0, 1, 1, 1])
+    made, make = [], pluralist.noise.make_noise
+    monkeypatch.setattr(pluralist.noise, "make_noise", lambda *a, **k: made.append(make(*a, **k)) or made[-1])
+    train(data, np.arange(6), "bt", config=TrainConfig(epochs=1, lr=3e-3), noise="peer-review", noise_rate=0.2)
+    assert made[0].optimizer.param_groups[0]["lr"] == 3e-3
