@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
@@ -95,21 +96,37 @@ def noise_table(r: dict) -> str:
     for (kind, level, family), by_method in cells.items():
         cells_of_row = " | ".join(by_method.get(m, "") for m in methods)
         lines.append(f"| {_condition(kind, level)} | {family} | {cells_of_row} |")
-    lines.append("")
-    lines.append("Differences between two options are taken within a draw and averaged, "
-                 "± their standard error across draws.")
-    for family, t in r["targets"].items():
-        lines.append(
-            f"`{family}`: best robust option at 0.4 noise `{t['best_robust_at_0.4']}`, "
-            f"{_points(t['gain_at_0.4'], t['gain_at_0.4_se'])} points (target +5; plain "
-            f"{t['plain_at_0.4']:.3f}, the clean-share yardstick {t['clean_share_reference_at_0.4']:.3f}); it costs "
-            f"{_points(t['loss_at_0_of_that_option'], t['loss_at_0_se'], '')} points at 0 noise (target <= 0.5) "
-            f"and the minority at most {_points(t['largest_minority_drop_of_that_option'], t['minority_drop_se'], '')} "
-            f"(at noise {t['minority_drop_at']:g}; target <= 1); EM's flip rate at a true 0.2: "
-            f"{t['em_rate_at_0.2']:.3f}; adversarial flags at 5%: "
-            f"precision {_share(t['flag_precision_at_5pct'])}, recall {_share(t['flag_recall_at_5pct'])}; "
-            f"with the possibly adversarial: precision {_share(t['flag_or_possible_precision_at_5pct'])}, "
-            f"recall {_share(t['flag_or_possible_recall_at_5pct'])} (target 0.9 each).")
+    return "\n".join(lines)
+
+
+def noise_targets_table(r: dict) -> str:
+    """The issue's targets per family, each with its verdict on the means over draws."""
+    families = list(r["targets"])
+    rows = {
+        "the best robust option at 0.4 noise gains >= 5 points over plain training": lambda t: (
+            f"`{t['best_robust_at_0.4']}` {_points(t['gain_at_0.4'], t['gain_at_0.4_se'])} (plain "
+            f"{t['plain_at_0.4']:.3f}, yardstick {t['clean_share_reference_at_0.4']:.3f})", "gain_at_0.4"),
+        "that option costs <= 0.5 points at 0 noise": lambda t: (
+            _points(t["loss_at_0_of_that_option"], t["loss_at_0_se"], ""), "loss_at_0"),
+        "and the minority <= 1 point at every noise level (its largest drop)": lambda t: (
+            f"{_points(t['largest_minority_drop_of_that_option'], t['minority_drop_se'], '')} "
+            f"at {t['minority_drop_at']:g}", "minority_drop"),
+        "EM's flip rate at a true 0.2 is within 0.05": lambda t: (f"{t['em_rate_at_0.2']:.3f}", "em_rate_at_0.2"),
+        "adversarial raters at 5%: flag precision and recall >= 0.9": lambda t: (
+            f"{_share(t['flag_precision_at_5pct'])} / {_share(t['flag_recall_at_5pct'])}", "flags_at_5pct"),
+        "the same, counting the possibly adversarial": lambda t: (
+            f"{_share(t['flag_or_possible_precision_at_5pct'])} / "
+            f"{_share(t['flag_or_possible_recall_at_5pct'])}", "flags_or_possible_at_5pct")}
+    lines = ["Targets, `python bench/noise.py` (means over the draws; a difference between two options "
+             "is taken within a draw, ± its standard error across draws; points; shares are cut, not "
+             "rounded, to three places, so that none below a target reads as reaching it):", "",
+             "| target | " + " | ".join(f"`{f}`" for f in families) + " |", "|---|" + "---|" * len(families)]
+    for label, cell in rows.items():
+        texts = []
+        for family in families:
+            text, key = cell(r["targets"][family])
+            texts.append(f"{text}: {'met' if r['targets'][family]['met'][key] else 'not met'}")
+        lines.append(f"| {label} | " + " | ".join(texts) + " |")
     return "\n".join(lines)
 
 
@@ -148,12 +165,13 @@ def _points(value: float, se: float | None, sign: str = "+") -> str:
 
 
 def _share(value) -> str:
-    return "-" if value is None else f"{value:.2f}"
+    """Cut to three places (0.8996 reads 0.899): a share below a target never reads as reaching it."""
+    return "-" if value is None else f"{math.floor(1000 * value + 1e-9) / 1000:.3f}"
 
 
 def main() -> None:
     for name, render in (("demo", demo_table), ("train", train_table), ("encode", encode_table),
-                         ("persona", persona_table), ("noise", noise_table),
+                         ("persona", persona_table), ("noise", noise_table), ("noise", noise_targets_table),
                          ("noise", false_flags_table), ("flag_threshold", flag_threshold_table)):
         result = load(name)
         print(render(result) if result else f"({name}: no results yet)")

@@ -65,3 +65,29 @@ def test_means_over_seeds_skip_unknowns_and_keep_counts():
     (mean,) = bench_noise.mean_over_seeds(rows)
     assert mean["clean_accuracy"] == pytest.approx(0.6) and mean["false_possible_flags"] == 3.5
     assert mean["adversarial_flag_precision"] == 0.8   # over the draws where anything was flagged
+
+
+def _target(**changes) -> dict:
+    t = {"gain_at_0.4": 0.05, "target_gain_at_0.4": 0.05, "loss_at_0_of_that_option": 0.005,
+         "target_loss_at_0": 0.005, "largest_minority_drop_of_that_option": 0.01, "target_minority_drop": 0.01,
+         "em_rate_at_0.2": 0.25, "target_em_rate_at_0.2": [0.15, 0.25], "target_flags": 0.9,
+         "flag_precision_at_5pct": 0.9, "flag_recall_at_5pct": 1.0,
+         "flag_or_possible_precision_at_5pct": 0.95, "flag_or_possible_recall_at_5pct": 0.9}
+    return {**t, **changes}
+
+
+def test_a_target_on_its_line_is_met_and_one_just_beside_it_is_not():
+    assert all(bench_noise.targets_met(_target()).values())
+    beside = {"gain_at_0.4": 0.0499, "loss_at_0_of_that_option": 0.0051,
+              "largest_minority_drop_of_that_option": 0.0101, "em_rate_at_0.2": 0.2501,
+              "flag_recall_at_5pct": 0.8996, "flag_or_possible_precision_at_5pct": None}
+    met = bench_noise.targets_met(_target(**beside))
+    assert not any(met.values())
+    assert bench_noise.targets_met(_target(**{"em_rate_at_0.2": 0.1499}))["em_rate_at_0.2"] is False
+
+
+def test_shares_are_cut_so_a_miss_never_reads_as_the_target():
+    spec_tables = importlib.util.spec_from_file_location("bench_tables", Path(__file__).parents[1] / "bench" / "tables.py")
+    tables = importlib.util.module_from_spec(spec_tables)
+    spec_tables.loader.exec_module(tables)
+    assert tables._share(0.8996) == "0.899" and tables._share(0.9) == "0.900" and tables._share(None) == "-"
