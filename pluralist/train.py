@@ -37,21 +37,17 @@ class TrainResult:
     best_val_accuracy: float
     best_val_log_loss: float
     seconds: float
-    validation_rows: int       # 0: nothing held out, the "val" scores are the training rows'
     history: list[dict] = field(default_factory=list)
     noise: dict | None = None   # what the label-noise strategy learned (e.g. flip rates)
 
 
 def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig = TrainConfig(),
         noise=None) -> TrainResult:
-    """`noise`: a label-noise strategy from `pluralist.noise` (None: labels taken as given);
-    one that does not need validation rows (label smoothing) trains on every row and stops
-    when its noise model's likelihood of them stops improving."""
+    """`noise`: a label-noise strategy from `pluralist.noise` (None: labels taken as given)."""
     torch.manual_seed(config.seed)
     model.encoder_id, model.text_format = data.encoder_id, data.text_format
     rng = np.random.default_rng(config.seed)
-    fraction = config.val_fraction if noise is None or noise.needs_validation else 0.0
-    train_rows, val_rows = _validation_split(np.asarray(rows), fraction, rng)
+    train_rows, val_rows = _validation_split(np.asarray(rows), config.val_fraction, rng)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
     started = time.perf_counter()
     model.prepare(data, train_rows)
@@ -78,7 +74,7 @@ def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig 
     model.eval()   # returned ready to score, as a loaded model is
     model.finalize(data, train_rows)
     return TrainResult(len(history), best["epoch"], best["accuracy"], best["log_loss"],
-                       time.perf_counter() - started, 0 if fraction == 0 else len(val_rows), history,
+                       time.perf_counter() - started, history,
                        noise.report() if noise is not None else None)
 
 

@@ -110,20 +110,3 @@ def test_train_with_em_reports_and_saves_each_raters_flip_rate(tmp_path):
     assert sorted(rates) == sorted(json.loads((model / "config.json").read_text())["raters"])
     highest = max(rates, key=rates.get)
     assert f"highest per rater: {highest} {rates[highest]:.3f}" in result.output
-
-
-def test_train_says_which_rows_its_accuracy_is_scored_on(tmp_path):
-    """Label smoothing holds out no validation rows: its accuracy is the training rows'."""
-    data = tmp_path / "b.jsonl"
-    run("data", "synth", "--out", data, "--raters", 20, "--comparisons-per-rater", 30, "--noise", 0.2)
-    printed = {}
-    for method in ("label-smoothing", "unbiased"):
-        model = tmp_path / method
-        result = run("train", data, "--family", "bt", "--encoder", "hashing:64", "--epochs", 3, "--noise", method,
-                     "--noise-rate", 0.2, "--out", model, "--cache-dir", tmp_path / "c")
-        assert result.exit_code == 0, result.output
-        printed[method] = result.output
-        saved = json.loads((model / "config.json").read_text())["extra"]["train"]["validation_rows"]
-        assert (saved == 0) == (method == "label-smoothing")
-    assert "training accuracy (no validation rows held out)" in printed["label-smoothing"]
-    assert "validation accuracy" in printed["unbiased"]

@@ -254,21 +254,3 @@ def test_the_peer_trains_with_the_step_size_the_model_is_given(monkeypatch):
     monkeypatch.setattr(pluralist.noise, "make_noise", lambda *a, **k: made.append(make(*a, **k)) or made[-1])
     train(data, np.arange(6), "bt", config=TrainConfig(epochs=1, lr=3e-3), noise="peer-review", noise_rate=0.2)
     assert made[0].optimizer.param_groups[0]["lr"] == 3e-3
-
-
-@pytest.mark.parametrize("method", ["label-smoothing", "unbiased", "em", "peer-review"])
-def test_only_label_smoothing_trains_on_every_row(method):
-    """Its loss is least at a finite margin, so it needs no held-out rows to stop; the
-    unbiased loss, EM's weighted likelihood and peer review's kept labels have no such bound."""
-    from pluralist.models import build_model
-    from pluralist.noise import make_noise
-    from pluralist.train import TrainConfig, fit
-
-    rng = np.random.default_rng(0)
-    data = PreferenceData.from_arrays(rng.standard_normal((40, 4)), rng.integers(0, 20, 200),
-                                      rng.integers(20, 40, 200), rng.integers(0, 5, 200))
-    torch.manual_seed(0)
-    model = build_model("bt", dim=4, raters=data.raters)
-    noise = make_noise(method, 0 if method == "em" else 0.2, data, model)
-    result = fit(model, data, np.arange(200), TrainConfig(epochs=2), noise=noise)
-    assert result.validation_rows == (0 if method == "label-smoothing" else 20)
