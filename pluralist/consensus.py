@@ -24,12 +24,10 @@ true 0.2). Two scale-free measurements avoid that:
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import torch
 
-from .models.base import LinearRaterModel, evaluating
+from .models.base import evaluating
 from .models.data import UNKNOWN_RATER, PreferenceData
 
 MAX_VOTERS = 200   # fewer (24 were tried for the families scored voter by voter) left a
@@ -61,7 +59,7 @@ def voter_margins(model, data: PreferenceData, rows, *, seed: int = 0) -> tuple[
     rows = np.asarray(rows)
     voters = _voters(model.n_raters, MAX_VOTERS, seed)
     with evaluating(model):
-        margins = [_voter_margins(model, batch, voters) for batch in data.batches(rows)]
+        margins = [model.voter_margins(batch, voters) for batch in data.batches(rows)]
     margins = torch.cat(margins).double().numpy() if margins else np.zeros((0, len(voters)))
     return margins, voters.numpy()
 
@@ -123,12 +121,3 @@ def _voters(n_raters: int, most: int, seed: int) -> torch.Tensor:
         return torch.arange(n_raters)
     rng = np.random.default_rng(seed)
     return torch.from_numpy(np.sort(rng.choice(n_raters, most, replace=False)))
-
-
-def _voter_margins(model, batch, voters: torch.Tensor) -> torch.Tensor:
-    """(B, V) margin of each comparison under each voter's preferences."""
-    if isinstance(model, LinearRaterModel):
-        offset, design = model.pair_design(batch)                 # (B,), (B, K)
-        return offset.unsqueeze(1) + design @ model.theta(voters).T
-    return torch.stack([model.margin(dataclasses.replace(batch, rater=torch.full_like(batch.rater, voter)))
-                        for voter in voters.tolist()], 1)

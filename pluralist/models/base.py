@@ -9,6 +9,7 @@ new-rater adaptation (a small convex solve) then come for free.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -72,6 +73,12 @@ class PreferenceModel(nn.Module):
 
     def reward_adapted(self, profile: RaterProfile, emb, prompt=None) -> torch.Tensor:
         raise NotImplementedError
+
+    def voter_margins(self, batch: Batch, voters: torch.Tensor) -> torch.Tensor:
+        """(B, V) margin of each comparison under each voter's preferences (consensus.py);
+        one margin pass per voter, which families override with one pass for all."""
+        return torch.stack([self.margin(dataclasses.replace(batch, rater=torch.full_like(batch.rater, voter)))
+                            for voter in voters.tolist()], 1)
 
     def log_prob(self, batch: Batch) -> torch.Tensor:
         """(B,) log P(observed outcome)."""
@@ -147,6 +154,10 @@ class LinearRaterModel(PreferenceModel):
     def reward(self, raters, emb, prompt=None):
         offset, design = self.item_design(emb, prompt)
         return offset + (design * self.theta(raters)).sum(-1)
+
+    def voter_margins(self, batch: Batch, voters: torch.Tensor) -> torch.Tensor:
+        offset, design = self.pair_design(batch)                 # (B,), (B, K)
+        return offset.unsqueeze(1) + design @ self.theta(voters).T
 
     def fit_theta(self, batch: Batch, prior_mean: torch.Tensor, precision: float):
         """theta (K,) as a numpy array: the convex solve for one rater of these comparisons."""

@@ -78,6 +78,18 @@ class Mixture(PreferenceModel):
         d = self.heads(batch.chosen) - self.heads(batch.rejected)
         return torch.logsumexp(log_w + F.logsigmoid(d), -1) - torch.logsumexp(log_w + F.logsigmoid(-d), -1)
 
+    def voter_margins(self, batch, voters):
+        """(B, V) margins of every voter at once: the heads are scored once, and only the
+        mixing weights differ by voter (a pass per voter took most of a report's
+        reliability section for this family)."""
+        d = (self.heads(batch.chosen) - self.heads(batch.rejected)).unsqueeze(1)    # (B, 1, K)
+        if self.config.router:
+            bias = gather_rater(self.rater_bias, voters, torch.zeros(self.config.components))
+            log_w = F.log_softmax(self.router(batch.prompt).unsqueeze(1) + bias, -1)  # (B, V, K)
+        else:
+            log_w = self.log_weights(voters, None).unsqueeze(0)                      # (1, V, K)
+        return torch.logsumexp(log_w + F.logsigmoid(d), -1) - torch.logsumexp(log_w + F.logsigmoid(-d), -1)
+
     def loss(self, batch):
         if self.config.router:
             data_term = -weighted_mean(self.log_prob(batch), batch.weight)

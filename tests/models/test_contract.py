@@ -1,5 +1,7 @@
 """Every registered family passes the same contract; a new family is tested by registering it."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -64,6 +66,31 @@ def test_unknown_rater_gets_the_population_reward(trained, bench_data):
         # an empty profile-free request for another unknown id gives the same answer
         again = model.reward(torch.full((16,), -7), batch.chosen, batch.prompt)
     assert torch.isfinite(population).all() and torch.allclose(population, again)
+
+
+def _margins_voter_by_voter(model, batch, voters):
+    return torch.stack([model.margin(dataclasses.replace(batch, rater=torch.full_like(batch.rater, v)))
+                        for v in voters.tolist()], 1)
+
+
+def test_voter_margins_are_each_voters_own_margins(trained, bench_data):
+    """A family's one-pass voter scoring (the reliability report's) agrees with its margin."""
+    model, _ = trained
+    batch, voters = bench_data.batch(np.arange(24)), torch.tensor([0, 3, 7, -1])
+    with torch.no_grad():
+        assert torch.allclose(model.voter_margins(batch, voters),
+                              _margins_voter_by_voter(model, batch, voters), atol=1e-5)
+
+
+def test_a_routed_mixtures_voter_margins_are_its_margins(bench_data):
+    torch.manual_seed(0)
+    model = build_model("mixture", dim=bench_data.dim, raters=bench_data.raters, router=True)
+    with torch.no_grad():
+        model.rater_bias.normal_()
+    batch, voters = bench_data.batch(np.arange(24)), torch.tensor([1, 5, -1])
+    with torch.no_grad():
+        assert torch.allclose(model.voter_margins(batch, voters),
+                              _margins_voter_by_voter(model, batch, voters), atol=1e-5)
 
 
 def test_adapt_gives_a_usable_profile(trained, bench_data):
