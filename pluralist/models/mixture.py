@@ -76,7 +76,7 @@ class Mixture(PreferenceModel):
         """The logit of the mixture's P(chosen preferred)."""
         log_w = self.log_weights(batch.rater, batch.prompt)
         d = self.heads(batch.chosen) - self.heads(batch.rejected)
-        return torch.logsumexp(log_w + F.logsigmoid(d), -1) - torch.logsumexp(log_w + F.logsigmoid(-d), -1)
+        return _mixed_margin(log_w, d)
 
     def voter_margins(self, batch, voters):
         """(B, V) margins of every voter at once: the heads are scored once, and only the
@@ -88,7 +88,7 @@ class Mixture(PreferenceModel):
             log_w = F.log_softmax(self.router(batch.prompt).unsqueeze(1) + bias, -1)  # (B, V, K)
         else:
             log_w = self.log_weights(voters, None).unsqueeze(0)                      # (1, V, K)
-        return torch.logsumexp(log_w + F.logsigmoid(d), -1) - torch.logsumexp(log_w + F.logsigmoid(-d), -1)
+        return _mixed_margin(log_w, d)
 
     def loss(self, batch):
         if self.config.router:
@@ -141,3 +141,9 @@ class Mixture(PreferenceModel):
 
     def diagnostics(self):
         return {"component_shares": self.membership.mean(0).round(decimals=3).tolist()}
+
+
+def _mixed_margin(log_w: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    """The logit of sum_k w_k sigma(d_k), from log weights and head margins (last axis K;
+    leading axes broadcast: one comparison per row, or comparisons by voters)."""
+    return torch.logsumexp(log_w + F.logsigmoid(d), -1) - torch.logsumexp(log_w + F.logsigmoid(-d), -1)
