@@ -170,10 +170,13 @@ def _share(value) -> str:
 
 
 def main() -> None:
+    loaded = {}
     for name, render in (("demo", demo_table), ("train", train_table), ("encode", encode_table),
                          ("persona", persona_table), ("noise", noise_table), ("noise", noise_targets_table),
                          ("noise", false_flags_table), ("flag_threshold", flag_threshold_table)):
-        result = load(name)
+        if name not in loaded:   # noise.json feeds three tables: read it once
+            loaded[name] = load(name)
+        result = loaded[name]
         print(render(result) if result else f"({name}: no results yet)")
         print()
 
