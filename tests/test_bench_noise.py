@@ -6,9 +6,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-spec = importlib.util.spec_from_file_location("bench_noise", Path(__file__).parents[1] / "bench" / "noise.py")
-bench_noise = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench_noise)
+
+def _bench_script(name: str):
+    """A script under bench/ (not a package) loaded as a module."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", Path(__file__).parents[1] / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench_noise = _bench_script("noise")
 
 
 def test_flag_scores_count_false_flags_and_score_the_true_ones():
@@ -87,7 +94,5 @@ def test_a_target_on_its_line_is_met_and_one_just_beside_it_is_not():
 
 
 def test_shares_are_cut_so_a_miss_never_reads_as_the_target():
-    spec_tables = importlib.util.spec_from_file_location("bench_tables", Path(__file__).parents[1] / "bench" / "tables.py")
-    tables = importlib.util.module_from_spec(spec_tables)
-    spec_tables.loader.exec_module(tables)
+    tables = _bench_script("tables")
     assert tables._share(0.8996) == "0.899" and tables._share(0.9) == "0.900" and tables._share(None) == "-"
