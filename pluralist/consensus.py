@@ -110,8 +110,20 @@ def _reversal_gain(margins: np.ndarray, rng) -> np.ndarray:
     for fit, test in (halves, halves[::-1]):
         best = np.argsort(-as_is[fit].mean(0))[:k]
         best_reversed = np.argsort(-reversed_[fit].mean(0))[:k]
-        gain[test] = reversed_[test][:, best_reversed].mean(1) - as_is[test][:, best].mean(1)
+        gain[test] = mixed_log_prob(reversed_[test][:, best_reversed]) - mixed_log_prob(as_is[test][:, best])
     return gain
+
+
+def mixed_log_prob(log_probs: np.ndarray) -> np.ndarray:
+    """(n,) log of the voters' mean probability of each label, from (n, k) log-probabilities:
+    the rater is taken to be like one of the k voters, not like all of them at once.
+
+    (The mean log-probability, used before, charged a rater for every voter that
+    misjudged a comparison, and the voters closest to a small group disagree most.
+    `python bench/flag_threshold.py`, draws 0-4 of the built-in benchmark with 5%
+    adversarial raters, ideal_point, gain above half a standard error: precision
+    0.926 -> 0.978, recall 0.940 -> 0.915, minority raters falsely flagged 5 -> 0.)"""
+    return np.logaddexp.reduce(log_probs, axis=1) - np.log(log_probs.shape[1])
 
 
 def _voters(n_raters: int, most: int, seed: int) -> torch.Tensor:

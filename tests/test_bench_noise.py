@@ -96,3 +96,15 @@ def test_a_target_on_its_line_is_met_and_one_just_beside_it_is_not():
 def test_shares_are_cut_so_a_miss_never_reads_as_the_target():
     tables = _bench_script("tables")
     assert tables._share(0.8996) == "0.899" and tables._share(0.9) == "0.900" and tables._share(None) == "-"
+
+
+def test_flag_threshold_scores_count_what_each_threshold_flags():
+    flag_threshold = _bench_script("flag_threshold")
+    rater = lambda adversarial, minority, gain: {"adversarial": adversarial, "minority": minority,  # noqa: E731
+                                                 "gain": gain, "standard_error": 0.1}
+    draw = [rater(True, False, 0.3), rater(True, False, 0.04), rater(False, True, 0.03), rater(False, False, -0.2)]
+    noisy = [[rater(False, False, 0.03), rater(False, True, 0.2), rater(False, False, -0.1)]]
+    low, high = flag_threshold.scores([draw], noisy, 0.0), flag_threshold.scores([draw], noisy, 0.5)
+    assert (low["precision"], low["recall"], low["minority_false_alarms"]) == (pytest.approx(2 / 3), 1.0, 1)
+    assert (high["precision"], high["recall"], high["minority_false_alarms"]) == (1.0, 0.5, 0)
+    assert (low["false_flags_under_noise"], high["false_flags_under_noise"]) == (2.0, 1.0)

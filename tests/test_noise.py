@@ -158,6 +158,18 @@ def test_a_reversed_rater_is_flagged_and_a_consistent_minority_is_not():
     assert np.mean([report["raters"][f"r{r}"]["flip_rate"] for r in range(40)]) < 0.15
 
 
+def test_voters_are_mixed_in_probability_not_in_log_probability():
+    """A rater like one of two voters who disagree is explained with the mean of their
+    probabilities; where the voters agree the mix is each of them."""
+    from pluralist.consensus import mixed_log_prob
+
+    disagree = np.log([[0.9, 0.1], [0.6, 0.2]])
+    assert mixed_log_prob(disagree) == pytest.approx(np.log([0.5, 0.4]))
+    agree = np.log([[0.7, 0.7, 0.7]])
+    assert mixed_log_prob(agree) == pytest.approx(np.log([0.7]))
+    assert mixed_log_prob(np.array([[-800.0, -801.0]]))[0] == pytest.approx(-800.0 + np.log((1 + np.exp(-1)) / 2))
+
+
 def test_reversed_raters_cannot_vouch_for_each_other_and_bt_only_gives_sure_flags():
     """Also: a rater who always picks the response shown first is flagged position-biased."""
     from pluralist.reliability import rater_reliability
