@@ -127,13 +127,16 @@ def data_convert(file, rater_column, kind, out):
               help="Fraction of raters answering against their taste.")
 @click.option("--position-bias", default=0.0, show_default=True,
               help="Fraction of raters who mostly pick the response shown first.")
-def data_synth(out, seed, raters, comparisons_per_rater, noise, adversarial, position_bias):
+@click.option("--careless", default=0.0, show_default=True,
+              help="Fraction of raters who pick at random.")
+def data_synth(out, seed, raters, comparisons_per_rater, noise, adversarial, position_bias, careless):
     """Write the built-in pluralistic benchmark with its ground truth."""
     from .data import SynthConfig
     from .jobs import write_benchmark
 
     config = SynthConfig(seed=seed, raters=raters, comparisons_per_rater=comparisons_per_rater,
-                         noise=noise, adversarial=adversarial, position_bias=position_bias)
+                         noise=noise, adversarial=adversarial, position_bias=position_bias,
+                         careless=careless)
     bench, truth_path = write_benchmark(config, Path(out))
     click.echo(f"wrote {len(bench.table)} comparisons, {len(bench.texts)} texts, "
                f"{raters} raters to {out}; ground truth in {truth_path} "

@@ -107,7 +107,7 @@ def test_cli_missing_file_is_a_clean_error(tmp_path):
 
 @pytest.mark.parametrize("option, value, field", [
     ("--adversarial", "2", "adversarial"), ("--position-bias", "-0.1", "position_bias"),
-    ("--noise", "3", "noise"), ("--raters", "0", "raters")])
+    ("--noise", "3", "noise"), ("--raters", "0", "raters"), ("--careless", "1.5", "careless")])
 def test_synthetic_benchmark_options_out_of_range(tmp_path, option, value, field):
     result = CliRunner().invoke(cli, ["data", "synth", "--out", str(tmp_path / "s.jsonl"), option, value])
     assert result.exit_code == 2 and f"field '{field}'" in result.output

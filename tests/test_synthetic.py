@@ -84,3 +84,16 @@ def test_position_biased_raters_are_found_and_the_rest_of_the_data_is_unchanged(
     # nobody is flagged where no order is recorded
     unknown = np.full(len(table), -1, dtype=np.int8)
     assert position_bias(unknown, table.rows_by_rater(), 16)[0] == {}
+
+
+def test_careless_raters_pick_at_random_and_the_rest_of_the_data_is_unchanged():
+    config = SynthConfig(raters=80, comparisons_per_rater=100, responses_per_prompt=30, prompts=8)
+    plain, careless = generate(config), generate(SynthConfig(**{**config.__dict__, "careless": 0.1}))
+    assert careless.careless.sum() == 8 and not plain.careless.any()
+    on = careless.careless[np.repeat(np.arange(80), 100)]
+    assert np.array_equal(plain.table.chosen[~on], careless.table.chosen[~on])
+    # a careless rater's label is a coin: agrees with their own utility about half the time
+    agrees = careless.table.chosen[on] == plain.table.chosen[on]
+    assert abs(agrees.mean() - 0.5) < 0.1 and np.all(careless.p_chosen[on] == 0.5)
+    assert not careless.flipped[on].any()           # a content-blind choice, not a flipped label
+    assert sum(r["careless"] for r in careless.truth()["raters"]) == 8

@@ -49,11 +49,12 @@ class SynthConfig:
     noise: float = 0.0                # probability that any label is flipped
     adversarial: float = 0.0          # fraction of raters who answer against their taste
     position_bias: float = 0.0        # fraction of raters who mostly pick the response shown first
+    careless: float = 0.0             # fraction of raters who pick at random (a fair coin per label)
 
     def __post_init__(self):
         # a share above 1 used to crash deep in numpy (adversarial, position_bias) or
         # silently write nonsense (noise: a Bayes accuracy above 1)
-        for name in ("noise", "adversarial", "position_bias"):
+        for name in ("noise", "adversarial", "position_bias", "careless"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise DataError(f"must be between 0 and 1, got {getattr(self, name)}",
                                 source="synthetic benchmark", field=name)
@@ -75,6 +76,7 @@ class SyntheticBenchmark:
     rater_groups: list[str]           # (R,)
     adversarial: np.ndarray           # (R,) bool
     position_biased: np.ndarray       # (R,) bool
+    careless: np.ndarray              # (R,) bool
     p_chosen: np.ndarray              # (N,) true probability of the recorded label
     flipped: np.ndarray               # (N,) bool: the recorded label reverses the rater's choice
 
@@ -90,9 +92,9 @@ class SyntheticBenchmark:
             "attributes": list(ATTRIBUTES),
             "group_weights": {g: list(w) for g, w in GROUP_WEIGHTS.items()},
             "raters": [{"rater": r, "group": g, "weights": w.round(6).tolist(), "adversarial": bool(a),
-                        "position_biased": bool(p)}
-                       for r, g, w, a, p in zip(self.rater_ids, self.rater_groups, self.rater_weights,
-                                                self.adversarial, self.position_biased)],
+                        "position_biased": bool(p), "careless": bool(c)}
+                       for r, g, w, a, p, c in zip(self.rater_ids, self.rater_groups, self.rater_weights,
+                                                   self.adversarial, self.position_biased, self.careless)],
             "texts": [{"text": t, "attributes": a.tolist()} for t, a in zip(self.texts, self.attributes)],
             "p_chosen": dict(zip(self.table.id.tolist(), self.p_chosen.round(6).tolist())),
             "flipped": self.table.id[self.flipped].tolist(),
@@ -138,7 +140,8 @@ def _compare(config, rng, topics, per_topic, texts, attributes, ids, weights, gr
     p_a = (1 - config.noise) * p_clean + config.noise * (1 - p_clean)
     p_a = np.where(adversarial[rater], 1 - p_a, p_a)
     biased, a_first, a_wins, p_a = _positions(config, rater, a_wins, p_a)
-    flipped &= ~biased[rater]     # a position-biased rater's label is their (content-blind) choice
+    careless, a_wins, p_a = _careless(config, rater, a_wins, p_a)
+    flipped &= ~(biased | careless)[rater]   # their label is their (content-blind) choice, not a flip
     chosen, rejected = np.where(a_wins, a, b), np.where(a_wins, b, a)
     texts_arr = np.array(texts, dtype=object)
     table = ComparisonTable.from_columns(
@@ -147,7 +150,7 @@ def _compare(config, rng, topics, per_topic, texts, attributes, ids, weights, gr
         group=[groups[r] for r in rater], id=[f"c{i:06d}" for i in range(rater.size)],
         chosen_first=a_wins == a_first)
     return SyntheticBenchmark(config, table, texts, attributes, ids, weights, groups,
-                              adversarial, biased, np.where(a_wins, p_a, 1 - p_a), flipped)
+                              adversarial, biased, careless, np.where(a_wins, p_a, 1 - p_a), flipped)
 
 
 def _positions(config, rater, a_wins, p_a):
@@ -165,6 +168,18 @@ def _positions(config, rater, a_wins, p_a):
     a_wins = np.where(on, a_first == picks_first, a_wins)
     p_a = np.where(on, np.where(a_first, POSITION_PULL, 1 - POSITION_PULL), p_a)
     return biased, a_first, a_wins, p_a
+
+
+def _careless(config, rater, a_wins, p_a):
+    """The careless raters' choices: a fair coin per label, whatever the content (a
+    rater drawn both careless and position-biased is careless). Drawn from their own
+    random stream, so the rest of the benchmark is the same with or without them."""
+    rng = np.random.default_rng([config.seed, 2])
+    careless = np.zeros(config.raters, dtype=bool)
+    careless[rng.choice(config.raters, size=int(round(config.careless * config.raters)), replace=False)] = True
+    coin = rng.random(rater.size) < 0.5
+    on = careless[rater]
+    return careless, np.where(on, coin, a_wins), np.where(on, 0.5, p_a)
 
 
 def _responses(topic: Topic, count: int, rng: np.random.Generator) -> list[tuple[str, tuple]]:
