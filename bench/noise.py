@@ -2,14 +2,15 @@
 
     python bench/noise.py [--encoder minilm] [--families bt ideal_point lowrank] [--seeds 5 6 7 8 9]
 
-For symmetric noise in {0, 0.1, 0.2, 0.4} and for 5% and 20% adversarial raters,
+For symmetric noise in {0, 0.1, 0.2, 0.4}, for 5% and 20% adversarial raters and
+for 5% careless raters (who pick at random),
 each family (`bt`; `ideal_point`, the best personalised family on clean labels;
 `lowrank`, whose population reward is linear like bt's and whose rater weights are
 shrunk toward it) is trained plainly and with every robust option, and scored on the
 *clean* labels of the seen raters' held-out comparisons (the benchmark records
 which labels it flipped), overall and for the minority group. Also recorded: the
 EM estimate of the flip rate, how well reliability flags find adversarial
-raters, and how many ordinary raters they flag (under symmetric noise too). As a yardstick for each noise level e, plain training on the clean labels of
+and careless raters, and how many ordinary raters they flag (under symmetric noise too). As a yardstick for each noise level e, plain training on the clean labels of
 (1 - 2e)^2 of the rows, the most information the noisy labels hold (`clean-share`).
 Every condition is drawn afresh for each seed (benchmark and training):
 one draw's minority has ~680 held-out comparisons, so a difference of one point
@@ -64,6 +65,7 @@ def run_condition(synth, embedded, families, methods, true_rate: float, seed: in
 
     split, bench, seen_rows_by_rater = embedded
     adversarial = {r for r, a in zip(synth.rater_ids, synth.adversarial) if a} & set(split.seen_raters)
+    careless = {r for r, c in zip(synth.rater_ids, synth.careless) if c} & set(split.seen_raters)
     minority = {r for r, g in zip(synth.rater_ids, synth.rater_groups) if g == MINORITY}
     rows = []
     for family in families:
@@ -77,20 +79,26 @@ def run_condition(synth, embedded, families, methods, true_rate: float, seed: in
                 row["em_flip_rate"] = result.noise["global_rate"]
             if method == "none" or (adversarial and method == "em"):
                 rel = rater_reliability(model, bench.data, seen_rows_by_rater)
-                row.update(flag_scores(rel["flagged"], adversarial, minority))
+                row.update(flag_scores(rel["flagged"], adversarial, minority, careless))
             rows.append(row)
             print(json.dumps(row), flush=True)
     return rows
 
 
-def flag_scores(flagged: dict, adversarial: set, minority: set) -> dict:
+def flag_scores(flagged: dict, adversarial: set, minority: set, careless: set = frozenset()) -> dict:
     """Precision and recall of the sure flag, and of it with the possibly adversarial
-    tier, where there are adversarial raters; always the ordinary raters flagged
-    (false flags), and how many of them are from the minority."""
+    tier, where there are adversarial raters, and of the random flag where there are
+    careless raters; always the ordinary raters flagged (false flags), and how many of
+    the adversarial flags among them fell on the minority."""
     sure, possible = set(flagged["adversarial"]), set(flagged["possibly_adversarial"])
-    out = {"false_adversarial_flags": len(sure - adversarial),
-           "false_possible_flags": len(possible - adversarial),
-           "false_flags_in_minority": len((sure | possible) & minority - adversarial)}
+    random = set(flagged["random"])
+    out = {"false_adversarial_flags": len(sure - adversarial - careless),
+           "false_possible_flags": len(possible - adversarial - careless),
+           "false_random_flags": len(random - adversarial - careless),
+           "false_flags_in_minority": len((sure | possible) & minority - adversarial - careless)}
+    if careless:
+        out["random_flag_precision"] = len(random & careless) / len(random) if random else None
+        out["random_flag_recall"] = len(random & careless) / len(careless)
     if adversarial:
         for name, chosen in (("adversarial_flag", sure), ("adversarial_or_possible_flag", sure | possible)):
             hits = len(chosen & adversarial)
@@ -137,6 +145,8 @@ def main() -> None:
 
     conditions = [("symmetric", level, {"noise": level}) for level in (0.0, *NOISY_LEVELS)]
     conditions += [("adversarial", share, {"adversarial": share}) for share in (0.05, 0.2)]
+    conditions += [("careless", 0.05, {"careless": 0.05})]
+    methods_of = {"symmetric": methods, "adversarial": ["none", "em"], "careless": ["none"]}
     out, seen_raters = [], set()
     for seed in args.seeds:
         for kind, level, config in conditions:
@@ -145,7 +155,7 @@ def main() -> None:
             embedded = embedded_split(synth, args.encoder)
             seen_raters.add(len(embedded[0].seen_raters))
             for row in run_condition(synth, embedded, args.families,
-                                     methods if kind == "symmetric" else ["none", "em"], true_rate, seed):
+                                     methods_of[kind], true_rate, seed):
                 out.append({"seed": seed, "condition": kind, "level": level, **row})
             if kind == "symmetric" and level == 0:
                 out += [{"seed": seed, "condition": kind, **row}

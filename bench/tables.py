@@ -131,21 +131,35 @@ def noise_targets_table(r: dict) -> str:
 
 
 def false_flags_table(r: dict) -> str:
-    lines = ["Ordinary raters flagged by the reliability report, `python bench/noise.py` (models "
-             f"trained plainly; mean per draw over {len(r['seeds'])} draws, of "
-             f"{' or '.join(map(str, r['seen_raters']))} seen raters):", "",
-             "| condition | family | adversarial | possibly adversarial | of these, from the minority |",
-             "|---|---|---|---|---|"]
+    lines = ["Ordinary raters (neither adversarial nor careless) flagged by the reliability report, "
+             f"`python bench/noise.py` (models trained plainly; mean per draw over {len(r['seeds'])} draws, of "
+             f"{' or '.join(map(str, r['seen_raters']))} seen raters; the minority column counts "
+             "adversarial and possibly adversarial flags):", "",
+             "| condition | family | adversarial | possibly adversarial | random | of the adversarial ones, "
+             "from the minority |", "|---|---|---|---|---|---|"]
     for row in r["results"]:
         if row["method"] == "none" and "false_adversarial_flags" in row:
             condition = _condition(row["condition"], row["level"])
             lines.append(f"| {condition} | {row['family']} | {row['false_adversarial_flags']:.1f} | "
-                         f"{row['false_possible_flags']:.1f} | {row['false_flags_in_minority']:.1f} |")
+                         f"{row['false_possible_flags']:.1f} | {row['false_random_flags']:.1f} | "
+                         f"{row['false_flags_in_minority']:.1f} |")
+    return "\n".join(lines)
+
+
+def careless_table(r: dict) -> str:
+    """How well the random flag finds careless raters (not one of the issue's targets)."""
+    lines = ["Careless raters (5% of raters pick at random), `python bench/noise.py` (models trained "
+             f"plainly; mean over {len(r['seeds'])} draws; `bt` gives no random flag):", "",
+             "| family | random flag precision | recall |", "|---|---|---|"]
+    for row in r["results"]:
+        if row["condition"] == "careless" and "random_flag_recall" in row:
+            precision = row.get("random_flag_precision")
+            lines.append(f"| {row['family']} | {_share(precision)} | {_share(row['random_flag_recall'])} |")
     return "\n".join(lines)
 
 
 def _condition(kind: str, level: float) -> str:
-    return f"{kind} {level:g}" if kind == "symmetric" else f"{level:.0%} adversarial"
+    return f"{kind} {level:g}" if kind == "symmetric" else f"{level:.0%} {kind}"
 
 
 def flag_threshold_table(r: dict) -> str:
@@ -176,7 +190,8 @@ def main() -> None:
     loaded = {}
     for name, render in (("demo", demo_table), ("train", train_table), ("encode", encode_table),
                          ("persona", persona_table), ("noise", noise_table), ("noise", noise_targets_table),
-                         ("noise", false_flags_table), ("flag_threshold", flag_threshold_table)):
+                         ("noise", false_flags_table), ("noise", careless_table),
+                         ("flag_threshold", flag_threshold_table)):
         if name not in loaded:   # noise.json feeds three tables: read it once
             loaded[name] = load(name)
         result = loaded[name]

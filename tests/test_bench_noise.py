@@ -19,16 +19,25 @@ bench_noise = _bench_script("noise")
 
 
 def test_flag_scores_count_false_flags_and_score_the_true_ones():
-    flagged = {"adversarial": ["a1", "o1"], "possibly_adversarial": ["a2", "m1"]}
+    flagged = {"adversarial": ["a1", "o1"], "possibly_adversarial": ["a2", "m1"], "random": []}
     scores = bench_noise.flag_scores(flagged, adversarial={"a1", "a2", "a3"}, minority={"m1", "m2"})
     assert scores["false_adversarial_flags"] == 1 and scores["false_possible_flags"] == 1
     assert scores["false_flags_in_minority"] == 1
     assert scores["adversarial_flag_precision"] == 0.5 and scores["adversarial_flag_recall"] == pytest.approx(1 / 3)
     assert scores["adversarial_or_possible_flag_precision"] == 0.5
     assert scores["adversarial_or_possible_flag_recall"] == pytest.approx(2 / 3)
-    nothing_to_find = bench_noise.flag_scores(flagged, adversarial=set(), minority=set())
-    assert "adversarial_flag_precision" not in nothing_to_find
+    nothing_to_find = bench_noise.flag_scores({**flagged, "random": []}, adversarial=set(), minority=set())
+    assert "adversarial_flag_precision" not in nothing_to_find and "random_flag_recall" not in nothing_to_find
     assert nothing_to_find["false_adversarial_flags"] == 2
+
+
+def test_flag_scores_score_the_random_flag_against_careless_raters():
+    flagged = {"adversarial": ["c3"], "possibly_adversarial": [], "random": ["c1", "o1", "a1"]}
+    scores = bench_noise.flag_scores(flagged, adversarial={"a1"}, minority=set(), careless={"c1", "c2", "c3"})
+    assert scores["random_flag_precision"] == pytest.approx(1 / 3)
+    assert scores["random_flag_recall"] == pytest.approx(1 / 3)
+    # a careless rater flagged adversarial is not an ordinary rater falsely flagged
+    assert scores["false_adversarial_flags"] == 0 and scores["false_random_flags"] == 1
 
 
 def _rows(accuracy: dict) -> list[dict]:
