@@ -165,14 +165,16 @@ def _condition(kind: str, level: float) -> str:
 def flag_threshold_table(r: dict) -> str:
     lines = [f"Possibly-adversarial threshold, `python bench/flag_threshold.py` ({r['adversarial_share']:.0%} "
              f"adversarial raters, mean over draws {', '.join(map(str, r['seeds']))}; a rater is flagged when "
-             "the reversal gain exceeds c standard errors; last column: ordinary raters flagged by the same "
-             f"rule at {r['noise']:.0%} symmetric noise, no adversarial rater, mean per draw):", "",
-             "| family | c | precision | recall | minority raters falsely flagged | flagged under noise |",
-             "|---|---|---|---|---|---|"]
+             "the reversal gain exceeds c standard errors; then the same with 20% adversarial raters; last "
+             f"column: ordinary raters flagged by the same rule at {r['noise']:.0%} symmetric noise, no "
+             "adversarial rater, mean per draw):", "",
+             "| family | c | precision | recall | minority raters falsely flagged | precision at 20% | "
+             "recall at 20% | flagged under noise |", "|---|---|---|---|---|---|---|---|"]
     for family in r["families"]:
         for row in r["results"][family]:
             lines.append(f"| {family} | {row['threshold_se']:g} | {_share(row['precision'])} | {_share(row['recall'])} | "
-                         f"{row['minority_false_alarms']} | {row['false_flags_under_noise']:.1f} |")
+                         f"{row['minority_false_alarms']} | {_share(row['precision_at_20pct'])} | "
+                         f"{_share(row['recall_at_20pct'])} | {row['false_flags_under_noise']:.1f} |")
     return "\n".join(lines)
 
 

@@ -40,10 +40,11 @@ from .position import position_bias
 CONSISTENT = 0.6          # own-model accuracy below this: no better than a coin, near enough
 MIN_COMPARISONS = 16      # decided comparisons needed to say anything
 RATER_ANCHOR_SHARE = 0.25  # one rater has few comparisons: a larger share makes the anchors
-POSSIBLE_SE = 0.5          # `python bench/flag_threshold.py`, draws 0-4 of the built-in benchmark with 5%
-                           # adversarial raters: precision and recall 0.978 / 0.915 (ideal_point),
-                           # 0.956 / 0.951 (lowrank); 0.75 flags fewer ordinary raters under 20% noise
-                           # (4.6 / 7.2 against 7.2 / 10.4 a draw) but leaves less margin on recall
+POSSIBLE_SE = 0.5          # `python bench/flag_threshold.py`, draws 0-4 of the built-in benchmark:
+                           # precision and recall with 5% adversarial raters 0.978 / 0.915 (ideal_point),
+                           # 0.956 / 0.951 (lowrank), with 20% 0.992 / 0.898 and 0.989 / 0.949; 0.75
+                           # flags fewer ordinary raters under 20% noise (4.6 / 7.0 against 7.0 / 10.6
+                           # a draw) but leaves less margin on recall
 FLAGS = ("adversarial", "possibly_adversarial", "random", "position_biased")
 WITHOUT_PER_RATER = (". This model has no per-rater preferences: the others are the population "
                      "alone, against which a minority taste can look reversed (measured with bt on "
@@ -95,17 +96,19 @@ def rater_reliability(model, data, rows_by_rater: dict[str, np.ndarray], *, seed
             "rule": (f"flip rate: labels against the rater's own cross-fitted model on the "
                      f"{RATER_ANCHOR_SHARE:.0%} of their comparisons it is surest about; reversal gain: "
                      f"how much better the {TOP_VOTERS:.0%} of other raters that best match the labels "
-                     "explain them reversed than as they are (held-out log-likelihood per comparison); "
+                     "explain them reversed than as they are (held-out log-likelihood per comparison, "
+                     "their probabilities averaged); "
                      "adversarial: its 90% interval lies above 0; for models with per-rater preferences "
                      f"also random: it contains 0 and the rater's own cross-fitted accuracy is below "
                      f"{CONSISTENT}, and possibly adversarial: otherwise a gain above {POSSIBLE_SE} standard "
                      "errors; on noisy labels that tier also takes ordinary raters, a small group's "
                      "first (measured with ideal_point on the built-in benchmark at 20% symmetric "
-                     "noise: 4.6 of 300 raters, a third from the minority, `python bench/noise.py`). "
-                     "The flags "
+                     "noise: 4.0 of 300 raters, one in four from the minority, `python bench/noise.py`), "
+                     "and under heavy noise most raters are near a coin to their own model and flagged "
+                     "random (227 of 300 at 40%). The flags "
                      "mean little where the median rater's gain is near 0: the model then cannot tell "
-                     "its raters from their reversal (measured on the built-in benchmark: median -0.07 "
-                     "for decomposed, which flagged minority raters, -0.10 to -0.31 for the others)"
+                     "its raters from their reversal (measured on the built-in benchmark: median -0.06 "
+                     "for decomposed, which flagged minority raters, -0.10 to -0.30 for the others)"
                      + ("" if per_rater else WITHOUT_PER_RATER)),
             "position_bias": position_rule}
 

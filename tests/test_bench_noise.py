@@ -113,7 +113,10 @@ def test_flag_threshold_scores_count_what_each_threshold_flags():
                                                  "gain": gain, "standard_error": 0.1}
     draw = [rater(True, False, 0.3), rater(True, False, 0.04), rater(False, True, 0.03), rater(False, False, -0.2)]
     noisy = [[rater(False, False, 0.03), rater(False, True, 0.2), rater(False, False, -0.1)]]
-    low, high = flag_threshold.scores([draw], noisy, 0.0), flag_threshold.scores([draw], noisy, 0.5)
+    many = [[rater(True, False, 0.3), rater(True, False, 0.01), rater(False, False, 0.02)]]
+    low, high = flag_threshold.scores([draw], many, noisy, 0.0), flag_threshold.scores([draw], many, noisy, 0.5)
     assert (low["precision"], low["recall"], low["minority_false_alarms"]) == (pytest.approx(2 / 3), 1.0, 1)
     assert (high["precision"], high["recall"], high["minority_false_alarms"]) == (1.0, 0.5, 0)
     assert (low["false_flags_under_noise"], high["false_flags_under_noise"]) == (2.0, 1.0)
+    assert (low["precision_at_20pct"], low["recall_at_20pct"]) == (pytest.approx(2 / 3), 1.0)
+    assert (high["precision_at_20pct"], high["recall_at_20pct"]) == (1.0, 0.5)
