@@ -158,6 +158,30 @@ def test_a_reversed_rater_is_flagged_and_a_consistent_minority_is_not():
     assert np.mean([report["raters"][f"r{r}"]["flip_rate"] for r in range(40)]) < 0.15
 
 
+def test_a_rater_who_picks_at_random_is_flagged_random_and_nobody_else_is():
+    from pluralist.reliability import rater_reliability
+
+    # 40 majority raters, 6 minority raters, and one whose utility is flat: every label a coin.
+    # (Of simulation seeds 0-7, one gave the coin rater an own-model accuracy of 0.617 by
+    # chance, above CONSISTENT: flagged possibly adversarial instead.)
+    weights = [CONSENSUS + TASTE] * 40 + [CONSENSUS - TASTE] * 6 + [0 * CONSENSUS]
+    sim, data, model = _fitted_on_simulated_raters(weights, 0, "lowrank", rank=2)
+    report = rater_reliability(model, data, {f"r{r}": sim.rows([r]) for r in range(47)})
+    assert report["flagged"]["random"] == ["r46"]
+    assert report["raters"]["r46"]["own_model_accuracy_interval90"][1] < report["median_own_model_accuracy"]
+
+
+def test_random_is_for_raters_surely_less_consistent_than_the_typical_one():
+    """Under heavy noise every rater is near a coin: the typical rater is not flagged."""
+    from pluralist.reliability import _flags
+
+    coin = {"reversal_interval90": [-0.1, 0.1], "reversal_gain": 0.0, "own_model_accuracy": 0.5,
+            "own_model_accuracy_interval90": [0.42, 0.58]}
+    assert _flags(coin, True, typical_accuracy=0.75) == ["random"]
+    assert _flags(coin, True, typical_accuracy=0.55) == []
+    assert _flags(coin, False, typical_accuracy=0.75) == []      # no per-rater preferences
+
+
 def test_voters_are_mixed_in_probability_not_in_log_probability():
     """A rater like one of two voters who disagree is explained with the mean of their
     probabilities; where the voters agree the mix is each of them."""
