@@ -132,14 +132,15 @@ def _reliability_section(results: dict, order: list[str]) -> str:
             f"{rel['raters'][r]['reversal_interval90'][1]:+.2f}])"
             for r in rel["flagged"]["adversarial"][:12]) or "none"
         rows.append([family, len(rel["raters"]), f"{sum(rates) / len(rates):.3f}",
-                     f"{rel['median_reversal_gain']:+.3f}",
+                     f"{rel['median_reversal_gain']:+.3f}", f"{rel['median_own_model_accuracy']:.3f}",
                      *(len(rel["flagged"][flag]) for flag in FLAGS), flagged])
     if not rows:
         return "<p>Not assessed: no seen rater had enough comparisons without ties.</p>"
     rule = next(results[f]["reliability"] for f in order if results[f].get("reliability"))
     return (f"<p>{html.escape(rule['rule'])}. Position bias: {html.escape(rule['position_bias'])}.</p>"
             + _table(rows, ["family", "raters assessed", "mean estimated flip rate",
-                            "median reversal gain", "adversarial",  # then the rest of FLAGS, in order
+                            "median reversal gain", "median own-model accuracy",
+                            "adversarial",  # then the rest of FLAGS, in order
                             "possibly adversarial", "random", "position-biased",
                             "adversarial raters: reversal gain [90% interval]"]))
 
