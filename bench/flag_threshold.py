@@ -9,9 +9,9 @@ c, the precision and recall of "gain above c standard errors" against the raters
 the benchmark made adversarial (mean over draws) and how many false alarms fell
 on the minority; the same precision and recall with 20% adversarial raters; and,
 on draws with 20% symmetric label noise and no adversarial rater, how many
-ordinary raters the same rule flags (mean per draw): the price of a low threshold. reliability.POSSIBLE_SE was chosen here on draws 0-4;
-bench/noise.py reports the flags on other draws. Writes
-bench/results/flag_threshold.json.
+ordinary raters the same rule flags (mean per draw): the price of a low
+threshold. reliability.POSSIBLE_SE was chosen here on draws 0-4; bench/noise.py
+reports the flags on other draws. Writes bench/results/flag_threshold.json.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ shrunk toward it) is trained plainly and with every robust option, and scored on
 *clean* labels of the seen raters' held-out comparisons (the benchmark records
 which labels it flipped), overall and for the minority group. Also recorded: the
 EM estimate of the flip rate, how well reliability flags find adversarial
-and careless raters, and how many ordinary raters they flag (under symmetric noise too). As a yardstick for each noise level e, plain training on the clean labels of
+and careless raters, and how many ordinary raters they flag (under symmetric
+noise too). As a yardstick for each noise level e, plain training on the clean labels of
 (1 - 2e)^2 of the rows, the most information the noisy labels hold (`clean-share`).
 Every condition is drawn afresh for each seed (benchmark and training):
 one draw's minority has ~680 held-out comparisons, so a difference of one point
