@@ -79,7 +79,7 @@ def rater_reliability(model, data, rows_by_rater: dict[str, np.ndarray], *, seed
     # raters surely less consistent than the typical one: under heavy label noise every
     # rater is near a coin to their own model (`python bench/noise.py`, ideal_point at 40%
     # noise: 227 of 300 ordinary raters flagged random a draw without this, 16 with it)
-    typical_accuracy = float(np.median([e["own_model_accuracy"] for e in entries.values()])) if entries else 0.0
+    typical_accuracy = float(np.median([e["own_model_accuracy"] for e in entries.values()])) if entries else None
     raters = {}
     for rater, entry in entries.items():
         position = positions.get(rater, {})
@@ -91,7 +91,7 @@ def rater_reliability(model, data, rows_by_rater: dict[str, np.ndarray], *, seed
                for flag in FLAGS}
     typical = float(np.median([v["reversal_gain"] for v in raters.values()])) if raters else None
     return {"raters": raters, "flagged": flagged, "median_reversal_gain": typical,
-            "median_own_model_accuracy": typical_accuracy if entries else None,
+            "median_own_model_accuracy": typical_accuracy,
             "rule": (f"flip rate: labels against the rater's own cross-fitted model on the "
                      f"{RATER_ANCHOR_SHARE:.0%} of their comparisons it is surest about; reversal gain: "
                      f"how much better the {TOP_VOTERS:.0%} of other raters that best match the labels "
@@ -100,10 +100,11 @@ def rater_reliability(model, data, rows_by_rater: dict[str, np.ndarray], *, seed
                      "adversarial: its 90% interval lies above 0; for models with per-rater preferences "
                      f"also random: it contains 0 and the rater's own cross-fitted accuracy is below "
                      f"{CONSISTENT} and, beyond its 90% interval, below the median rater's, "
-                     "and possibly adversarial: otherwise a gain above {POSSIBLE_SE} standard "
+                     f"and possibly adversarial: otherwise a gain above {POSSIBLE_SE} standard "
                      "errors; on noisy labels that tier also takes ordinary raters, a small group's "
                      "first (measured with ideal_point on the built-in benchmark at 20% symmetric "
-                     "noise: 4.0 of 300 raters, one in four from the minority, `python bench/noise.py`). "
+                     "noise: 4.2 of 300 raters, one in four from the minority, and 24 at 40%, "
+                     "`python bench/noise.py`). "
                      "The flags "
                      "mean little where the median rater's gain is near 0: the model then cannot tell "
                      "its raters from their reversal (measured on the built-in benchmark: median -0.06 "

@@ -159,7 +159,7 @@ def test_a_reversed_rater_is_flagged_and_a_consistent_minority_is_not():
 
 
 def test_a_rater_who_picks_at_random_is_flagged_random_and_nobody_else_is():
-    from pluralist.reliability import rater_reliability
+    from pluralist.reliability import POSSIBLE_SE, rater_reliability
 
     # 40 majority raters, 6 minority raters, and one whose utility is flat: every label a coin.
     # (Of simulation seeds 0-7, one gave the coin rater an own-model accuracy of 0.617 by
@@ -168,6 +168,7 @@ def test_a_rater_who_picks_at_random_is_flagged_random_and_nobody_else_is():
     sim, data, model = _fitted_on_simulated_raters(weights, 0, "lowrank", rank=2)
     report = rater_reliability(model, data, {f"r{r}": sim.rows([r]) for r in range(47)})
     assert report["flagged"]["random"] == ["r46"]
+    assert f"a gain above {POSSIBLE_SE} standard errors" in report["rule"]     # the rule states its numbers
     assert report["raters"]["r46"]["own_model_accuracy_interval90"][1] < report["median_own_model_accuracy"]
 
 
