@@ -116,9 +116,7 @@ def _raters(config: SynthConfig, rng: np.random.Generator):
     groups = rng.choice(list(GROUP_WEIGHTS), size=config.raters, p=GROUP_SHARES)
     base = np.array([GROUP_WEIGHTS[g] for g in groups])                     # (R, A)
     weights = config.utility_scale * (base + config.individual_spread * rng.standard_normal(base.shape))
-    adversarial = np.zeros(config.raters, dtype=bool)
-    n_adversarial = int(round(config.adversarial * config.raters))
-    adversarial[rng.choice(config.raters, size=n_adversarial, replace=False)] = True
+    adversarial = _drawn_share(rng, config.raters, config.adversarial)
     ids = [f"r{i:04d}" for i in range(config.raters)]
     return ids, weights, groups.tolist(), adversarial
 
@@ -160,9 +158,7 @@ def _positions(config, rater, a_wins, p_a):
     so the rest of the benchmark is the same with or without them."""
     rng = np.random.default_rng([config.seed, 1])
     a_first = rng.random(rater.size) < 0.5
-    biased = np.zeros(config.raters, dtype=bool)
-    biased[rng.choice(config.raters, size=int(round(config.position_bias * config.raters)),
-                      replace=False)] = True
+    biased = _drawn_share(rng, config.raters, config.position_bias)
     picks_first = rng.random(rater.size) < POSITION_PULL
     on = biased[rater]
     a_wins = np.where(on, a_first == picks_first, a_wins)
@@ -175,11 +171,17 @@ def _careless(config, rater, a_wins, p_a):
     rater drawn both careless and position-biased is careless). Drawn from their own
     random stream, so the rest of the benchmark is the same with or without them."""
     rng = np.random.default_rng([config.seed, 2])
-    careless = np.zeros(config.raters, dtype=bool)
-    careless[rng.choice(config.raters, size=int(round(config.careless * config.raters)), replace=False)] = True
+    careless = _drawn_share(rng, config.raters, config.careless)
     coin = rng.random(rater.size) < 0.5
     on = careless[rater]
     return careless, np.where(on, coin, a_wins), np.where(on, 0.5, p_a)
+
+
+def _drawn_share(rng: np.random.Generator, raters: int, share: float) -> np.ndarray:
+    """(raters,) bool: a random `share` of the raters (rounded to whole raters)."""
+    chosen = np.zeros(raters, dtype=bool)
+    chosen[rng.choice(raters, size=int(round(share * raters)), replace=False)] = True
+    return chosen
 
 
 def _responses(topic: Topic, count: int, rng: np.random.Generator) -> list[tuple[str, tuple]]:
