@@ -92,11 +92,11 @@ def flag_scores(flagged: dict, adversarial: set, minority: set, careless: set = 
     careless raters; always the ordinary raters flagged (false flags), and how many of
     the adversarial flags among them fell on the minority."""
     sure, possible = set(flagged["adversarial"]), set(flagged["possibly_adversarial"])
-    random = set(flagged["random"])
-    out = {"false_adversarial_flags": len(sure - adversarial - careless),
-           "false_possible_flags": len(possible - adversarial - careless),
-           "false_random_flags": len(random - adversarial - careless),
-           "false_flags_in_minority": len((sure | possible) & minority - adversarial - careless)}
+    random, planted = set(flagged["random"]), adversarial | careless
+    out = {"false_adversarial_flags": len(sure - planted),
+           "false_possible_flags": len(possible - planted),
+           "false_random_flags": len(random - planted),
+           "false_flags_in_minority": len((sure | possible) & minority - planted)}
     if careless:
         out["random_flag_precision"] = len(random & careless) / len(random) if random else None
         out["random_flag_recall"] = len(random & careless) / len(careless)
