@@ -79,7 +79,7 @@ def rater_reliability(model, data, rows_by_rater: dict[str, np.ndarray], *, seed
     # raters surely less consistent than the typical one: under heavy label noise every
     # rater is near a coin to their own model (`python bench/noise.py`, ideal_point at 40%
     # noise: 227 of 300 ordinary raters flagged random a draw without this, 16 with it)
-    typical_accuracy = float(np.median([e["own_model_accuracy"] for e in entries.values()])) if entries else None
+    typical_accuracy = _median_of(entries, "own_model_accuracy")
     raters = {}
     for rater, entry in entries.items():
         position = positions.get(rater, {})
@@ -89,8 +89,7 @@ def rater_reliability(model, data, rows_by_rater: dict[str, np.ndarray], *, seed
                          "flags": flags}
     flagged = {flag: sorted(r for r, v in raters.items() if flag in v["flags"])
                for flag in FLAGS}
-    typical = float(np.median([v["reversal_gain"] for v in raters.values()])) if raters else None
-    return {"raters": raters, "flagged": flagged, "median_reversal_gain": typical,
+    return {"raters": raters, "flagged": flagged, "median_reversal_gain": _median_of(entries, "reversal_gain"),
             "median_own_model_accuracy": typical_accuracy,
             "rule": (f"flip rate: labels against the rater's own cross-fitted model on the "
                      f"{RATER_ANCHOR_SHARE:.0%} of their comparisons it is surest about; reversal gain: "
@@ -111,6 +110,11 @@ def rater_reliability(model, data, rows_by_rater: dict[str, np.ndarray], *, seed
                      "for decomposed, which flagged minority raters, -0.10 to -0.30 for the others)"
                      + ("" if per_rater else WITHOUT_PER_RATER)),
             "position_bias": position_rule}
+
+
+def _median_of(entries: dict[str, dict], field: str) -> float | None:
+    """The median rater's `field` (None where no rater was assessed)."""
+    return float(np.median([entry[field] for entry in entries.values()])) if entries else None
 
 
 def _entry(model, data, rows, gain: np.ndarray, rng) -> dict:
