@@ -3,7 +3,8 @@
     python bench/noise.py [--encoder minilm] [--families bt ideal_point lowrank] [--seeds 5 6 7 8 9]
 
 For symmetric noise in {0, 0.1, 0.2, 0.4}, for 5% and 20% adversarial raters and
-for 5% careless raters (who pick at random),
+for 5% careless raters (who pick at random), and at 40% noise once more trained without
+a validation split (as if early stopping were not there to guard against the flips),
 each family (`bt`; `ideal_point`, the best personalised family on clean labels;
 `lowrank`, whose population reward is linear like bt's and whose rater weights are
 shrunk toward it) is trained plainly and with every robust option, and scored on the
@@ -33,6 +34,7 @@ RESULTS = Path(__file__).parent / "results" / "noise.json"
 MINORITY = "storyteller"
 ASSUMED_RATE = 0.1   # what a user would guess when they do not know the rate
 NOISY_LEVELS = (0.1, 0.2, 0.4)
+NO_VALIDATION = "no-validation"   # symmetric noise, trained without a validation split
 CLEAN_SHARE = "clean-share"   # the reference row of each noise level (clean_share_references)
 
 
@@ -59,7 +61,11 @@ def embedded_split(synth, encoder: str):
     return split, bench, synth.table.rows_by_rater(np.concatenate([split.train, split.seen_test]))
 
 
-def run_condition(synth, embedded, families, methods, true_rate: float, seed: int) -> list[dict]:
+def run_condition(synth, embedded, families, methods, true_rate: float, seed: int,
+                  validation: bool = True) -> list[dict]:
+    """`validation` False: trained without a validation split, so for every epoch (up to
+    TrainConfig.epochs; the step size halves when the training loss stalls) on every
+    noisy label, and not scored for reliability."""
     from pluralist.pipeline import train
     from pluralist.reliability import rater_reliability
     from pluralist.train import TrainConfig
@@ -72,13 +78,14 @@ def run_condition(synth, embedded, families, methods, true_rate: float, seed: in
     for family in families:
         for method in methods:
             rate = None if method in ("none", "em") else (true_rate or ASSUMED_RATE)   # em learns its own
-            model, result, _ = train(bench.data, split.train, family, config=TrainConfig(seed=seed),
+            config = TrainConfig(seed=seed, val_fraction=TrainConfig.val_fraction if validation else 0.0)
+            model, result, _ = train(bench.data, split.train, family, config=config,
                                      noise=method, noise_rate=rate or 0.0)
             row = {"family": family, "method": method, "assumed_rate": rate,
                    **clean_accuracy(model, bench, synth, split.seen_test)}
             if method == "em":
                 row["em_flip_rate"] = result.noise["global_rate"]
-            if method == "none" or (adversarial and method == "em"):
+            if validation and (method == "none" or (adversarial and method == "em")):
                 rel = rater_reliability(model, bench.data, seen_rows_by_rater)
                 row.update(flag_scores(rel["flagged"], adversarial, minority, careless))
             rows.append(row)
@@ -147,16 +154,19 @@ def main() -> None:
     conditions = [("symmetric", level, {"noise": level}) for level in (0.0, *NOISY_LEVELS)]
     conditions += [("adversarial", share, {"adversarial": share}) for share in (0.05, 0.2)]
     conditions += [("careless", 0.05, {"careless": 0.05})]
-    methods_of = {"symmetric": methods, "adversarial": ["none", "em"], "careless": ["none"]}
+    # what early stopping on noisy validation labels is worth: heavy noise, no validation split
+    conditions += [(NO_VALIDATION, 0.4, {"noise": 0.4})]
+    methods_of = {"symmetric": methods, "adversarial": ["none", "em"], "careless": ["none"],
+                  NO_VALIDATION: methods}
     out, seen_raters = [], set()
     for seed in args.seeds:
         for kind, level, config in conditions:
             synth = generate(SynthConfig(seed=seed, **config))
-            true_rate = level if kind == "symmetric" else 0.0
+            true_rate = level if kind in ("symmetric", NO_VALIDATION) else 0.0
             embedded = embedded_split(synth, args.encoder)
             seen_raters.add(len(embedded[0].seen_raters))
-            for row in run_condition(synth, embedded, args.families,
-                                     methods_of[kind], true_rate, seed):
+            for row in run_condition(synth, embedded, args.families, methods_of[kind], true_rate,
+                                     seed, validation=kind != NO_VALIDATION):
                 out.append({"seed": seed, "condition": kind, "level": level, **row})
             if kind == "symmetric" and level == 0:
                 out += [{"seed": seed, "condition": kind, **row}
@@ -201,9 +211,9 @@ def targets(rows: list[dict]) -> dict:
                                                         r["family"], r["method"])
                               == (seed, kind, level, family, method)) for seed in seeds], dtype=float)
 
-    def gain(level, family, method, field="clean_accuracy"):
+    def gain(level, family, method, field="clean_accuracy", kind="symmetric"):
         """(mean, standard error) of method minus plain training, within seeds."""
-        diff = values("symmetric", level, family, method, field) - values("symmetric", level, family, "none", field)
+        diff = values(kind, level, family, method, field) - values(kind, level, family, "none", field)
         return float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else None
 
     out = {}
@@ -211,6 +221,8 @@ def targets(rows: list[dict]) -> dict:
         robust = [m for m in NOISE_METHODS if m != "none"]
         best = max(robust, key=lambda m: gain(0.4, family, m)[0])
         gain40, loss0 = gain(0.4, family, best), gain(0.0, family, best)
+        best_unguarded = max(robust, key=lambda m: gain(0.4, family, m, kind=NO_VALIDATION)[0])
+        unguarded = gain(0.4, family, best_unguarded, kind=NO_VALIDATION)
         minority = {level: gain(level, family, best, "minority_clean_accuracy") for level in (0.0, *NOISY_LEVELS)}
         worst = min(minority, key=lambda level: minority[level][0])
         flags = lambda field: _mean_known([r.get(field) for r in rows if (r["condition"], r["level"], r["family"],
@@ -221,6 +233,9 @@ def targets(rows: list[dict]) -> dict:
             "target_gain_at_0.4": 0.05,
             "clean_share_reference_at_0.4": float(values("symmetric", 0.4, family, CLEAN_SHARE).mean()),
             "plain_at_0.4": float(values("symmetric", 0.4, family, "none").mean()),
+            "best_robust_at_0.4_without_validation": best_unguarded,
+            "gain_at_0.4_without_validation": unguarded[0], "gain_at_0.4_without_validation_se": unguarded[1],
+            "plain_at_0.4_without_validation": float(values(NO_VALIDATION, 0.4, family, "none").mean()),
             "loss_at_0_of_that_option": -loss0[0], "loss_at_0_se": loss0[1], "target_loss_at_0": 0.005,
             "largest_minority_drop_of_that_option": -minority[worst][0], "minority_drop_at": worst,
             "minority_drop_se": minority[worst][1], "target_minority_drop": 0.01,

@@ -40,11 +40,14 @@ def test_flag_scores_score_the_random_flag_against_careless_raters():
     assert scores["false_adversarial_flags"] == 0 and scores["false_random_flags"] == 1
 
 
-def _rows(accuracy: dict) -> list[dict]:
-    """Per-seed rows of every condition the targets read; `accuracy[(seed, level, method)]`."""
+def _rows(accuracy: dict, unguarded: dict) -> list[dict]:
+    """Per-seed rows of every condition the targets read; `accuracy[(seed, level, method)]`,
+    `unguarded[(seed, method)]` without a validation split at 0.4."""
     rows = []
-    for (seed, level, method), value in accuracy.items():
-        rows.append({"seed": seed, "condition": "symmetric", "level": level, "family": "f", "method": method,
+    cells = [("symmetric", *key, value) for key, value in accuracy.items()]
+    cells += [(bench_noise.NO_VALIDATION, seed, 0.4, method, value) for (seed, method), value in unguarded.items()]
+    for condition, seed, level, method, value in cells:
+        rows.append({"seed": seed, "condition": condition, "level": level, "family": "f", "method": method,
                      "assumed_rate": None, "clean_accuracy": value, "minority_clean_accuracy": value - 0.1,
                      "em_flip_rate": 0.2})
     for seed in (1, 2):
@@ -57,21 +60,26 @@ def _rows(accuracy: dict) -> list[dict]:
 def test_targets_take_differences_within_a_draw():
     from pluralist.noise import NOISE_METHODS
 
-    accuracy = {}
+    accuracy, unguarded = {}, {}
     for seed, plain in ((1, 0.50), (2, 0.60)):
+        for method in NOISE_METHODS:   # without validation, unbiased gains 1 and 3 points
+            unguarded[(seed, method)] = plain - 0.02 + (0.01 if seed == 1 else 0.03) * (method == "unbiased")
         for level in (0.0, 0.1, 0.2, 0.4):
             for method in NOISE_METHODS:
                 accuracy[(seed, level, method)] = plain
         accuracy[(seed, 0.4, "em")] = plain + (0.04 if seed == 1 else 0.06)   # gains 4 and 6 points
         accuracy[(seed, 0.0, "em")] = plain - 0.01
         accuracy[(seed, 0.4, "clean-share")] = 0.55
-    target = bench_noise.targets(_rows(accuracy))["f"]
+    target = bench_noise.targets(_rows(accuracy, unguarded))["f"]
     assert target["best_robust_at_0.4"] == "em"
     assert target["gain_at_0.4"] == pytest.approx(0.05)
     assert target["gain_at_0.4_se"] == pytest.approx(np.std([0.04, 0.06], ddof=1) / np.sqrt(2))
     assert target["loss_at_0_of_that_option"] == pytest.approx(0.01)
     assert target["plain_at_0.4"] == pytest.approx(0.55) and target["clean_share_reference_at_0.4"] == 0.55
     assert target["flag_or_possible_recall_at_5pct"] == 0.9
+    assert target["best_robust_at_0.4_without_validation"] == "unbiased"
+    assert target["gain_at_0.4_without_validation"] == pytest.approx(0.02)
+    assert target["plain_at_0.4_without_validation"] == pytest.approx(0.53)
 
 
 def test_means_over_seeds_skip_unknowns_and_keep_counts():
