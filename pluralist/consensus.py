@@ -37,6 +37,7 @@ TOP_VOTERS = 0.1           # the share of voters (at least 3) that explain a rat
 MAX_ROUNDS = 8             # each leaves out the voters the one before found reversed, until
                            # that set stops changing (3 to 5 rounds on the built-in benchmark)
 RATERS_PER_CALL = 64
+CACHE_BYTES = 256 * 2 ** 20   # voter margins kept between rounds up to this size
 
 
 def anchors(margin: np.ndarray, share: float = ANCHOR_SHARE) -> np.ndarray:
@@ -84,32 +85,59 @@ def reversal_gains(model, data: PreferenceData, rows_by_rater: dict[str, np.ndar
     stable, see `python bench/flag_threshold.py`.)"""
     raters = list(rows_by_rater)
     index = {rater: int(data.rater[rows_by_rater[rater][0]]) for rater in raters}
+    chunks = _VoterChunks(model, data, rows_by_rater, seed)
     suspects: list[int] = []
     for _ in range(MAX_ROUNDS):
-        gains, differ = _gains_leaving_out(model, data, rows_by_rater, index, suspects, seed)
+        gains = _gains_leaving_out(chunks, rows_by_rater, index, suspects, seed)
         found = sorted(index[rater] for rater, gain in gains.items() if gain.mean() > 0)
         if found == suspects:
             break
         suspects = found
-    return gains, differ
+    return gains, chunks.differ
 
 
-def _gains_leaving_out(model, data, rows_by_rater, index, suspects, seed) -> tuple[dict, bool]:
+class _VoterChunks:
+    """The voters' margins on the raters' rows, RATERS_PER_CALL raters at a time: one
+    call per rater was most of the reliability section's time, all raters at once would
+    hold (rows x voters). Kept for the next round while they fit in CACHE_BYTES (the
+    margins do not depend on who is left out), else computed again."""
+
+    def __init__(self, model, data, rows_by_rater, seed):
+        self.model, self.data, self.rows_by_rater, self.seed = model, data, rows_by_rater, seed
+        raters = list(rows_by_rater)
+        self.chunks = [raters[i:i + RATERS_PER_CALL] for i in range(0, len(raters), RATERS_PER_CALL)]
+        rows = sum(len(r) for r in rows_by_rater.values())
+        self.keep = rows * min(model.n_raters or 1, MAX_VOTERS) * 8 <= CACHE_BYTES
+        self.cached: list | None = None
+        self.differ = False   # whether any two voters gave a comparison different margins
+
+    def __iter__(self):
+        """(raters, (n, V) margins of their rows in order, (V,) voters) per chunk."""
+        if self.cached is not None:
+            yield from self.cached
+            return
+        computed = []
+        for chunk in self.chunks:
+            rows = np.concatenate([self.rows_by_rater[r] for r in chunk])
+            margins, voters = voter_margins(self.model, self.data, rows, seed=self.seed)
+            self.differ = self.differ or bool(np.any(np.ptp(margins, axis=1) > 1e-6))
+            if self.keep:
+                computed.append((chunk, margins, voters))
+            yield chunk, margins, voters
+        if self.keep:
+            self.cached = computed
+
+
+def _gains_leaving_out(chunks, rows_by_rater, index, suspects, seed) -> dict:
     """One round of reversal_gains, the `suspects` (rater indices) not voting."""
-    raters, gains, differ = list(rows_by_rater), {}, False
-    # scored RATERS_PER_CALL raters at a time: one call per rater was most of the
-    # reliability section's time, all raters at once would hold (rows x voters)
-    for start in range(0, len(raters), RATERS_PER_CALL):
-        chunk = raters[start:start + RATERS_PER_CALL]
-        margins, voters = voter_margins(model, data, np.concatenate([rows_by_rater[r] for r in chunk]),
-                                        seed=seed)
-        differ = differ or bool(np.any(np.ptp(margins, axis=1) > 1e-6))
+    gains, number = {}, 0
+    for chunk, margins, voters in chunks:
         ends = np.cumsum([len(rows_by_rater[r]) for r in chunk])
-        for number, rater, rater_margins in zip(range(start, len(raters)), chunk,
-                                                np.split(margins, ends[:-1])):
+        for rater, rater_margins in zip(chunk, np.split(margins, ends[:-1])):
             keep = (voters != index[rater]) & ~np.isin(voters, suspects)
             gains[rater] = _reversal_gain(rater_margins[:, keep], np.random.default_rng([seed, number]))
-    return gains, differ
+            number += 1
+    return gains
 
 
 def _reversal_gain(margins: np.ndarray, rng) -> np.ndarray:
