@@ -291,3 +291,21 @@ def test_the_peer_trains_with_the_step_size_the_model_is_given(monkeypatch):
     monkeypatch.setattr(pluralist.noise, "make_noise", lambda *a, **k: made.append(make(*a, **k)) or made[-1])
     train(data, np.arange(6), "bt", config=TrainConfig(epochs=1, lr=3e-3), noise="peer-review", noise_rate=0.2)
     assert made[0].optimizer.param_groups[0]["lr"] == 3e-3
+
+
+def test_voter_margins_are_computed_once_when_they_fit_and_the_gains_do_not_depend_on_it(monkeypatch):
+    """Above CACHE_BYTES the margins are recomputed every round: the same gains either way."""
+    from pluralist import consensus
+
+    weights = [CONSENSUS + TASTE] * 20 + [-(CONSENSUS + TASTE)] * 3   # reversed: more than one round
+    sim, data, model = _fitted_on_simulated_raters(weights, 3, "lowrank", rank=2)
+    rows = {f"r{r}": sim.rows([r]) for r in range(23)}
+    calls = []
+    counted = consensus.voter_margins
+    monkeypatch.setattr(consensus, "voter_margins", lambda *a, **k: calls.append(1) or counted(*a, **k))
+    kept, differ = consensus.reversal_gains(model, data, rows)
+    assert len(calls) == 1 and differ      # 23 raters: one chunk, computed once for every round
+    monkeypatch.setattr(consensus, "CACHE_BYTES", 0)
+    recomputed, _ = consensus.reversal_gains(model, data, rows)
+    assert len(calls) > 2                  # at least two rounds, each computing again
+    assert all(np.array_equal(kept[r], recomputed[r]) for r in rows)
