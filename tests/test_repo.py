@@ -21,3 +21,16 @@ def test_readme_numbers_are_the_benchmark_results():
     readme = (ROOT / "README.md").read_text()
     blocks = [b for b in rendered.strip().split("\n\n") if "no results yet" not in b]
     assert blocks and all(block in readme for block in blocks)
+
+
+def test_the_readme_python_example_runs(tmp_path, monkeypatch, capsys):
+    """The Python API block, run as written but with the model-free encoder (for speed)."""
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    (example,) = re.findall(r"```python\n(.*?)```", readme, re.S)
+    assert 'get_encoder("minilm")' in example
+    monkeypatch.setenv("PLURALIST_CACHE", str(tmp_path))
+    exec(compile(example.replace('get_encoder("minilm")', 'get_encoder("hashing:64")'), "README", "exec"), {})
+    rate, rater_rate, flagged, interval = capsys.readouterr().out.split(maxsplit=3)
+    assert 0 <= float(rate) < 0.5 and 0 <= float(rater_rate) < 1 and flagged.startswith("[")
