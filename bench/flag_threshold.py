@@ -5,7 +5,8 @@
 For each family, on draws of the built-in benchmark with 5% adversarial raters,
 fits the family, computes every seen rater's reversal gain and its standard
 error as reports do (reliability.rater_reliability), and gives, for thresholds
-c, the precision and recall of "gain above c standard errors" against the raters
+c, the precision and recall of "gain above c standard errors" (and standing out
+from the typical rater, reliability.OUTLIER_SPREADS) against the raters
 the benchmark made adversarial (mean over draws) and how many false alarms fell
 on the minority; the same precision and recall with 20% adversarial raters; and,
 on draws with 20% symmetric label noise and no adversarial rater, how many
@@ -33,18 +34,19 @@ def rater_gains(seed: int, family: str, **condition) -> list[dict]:
     from noise import MINORITY, embedded_split
     from pluralist.data import SynthConfig, generate
     from pluralist.pipeline import train
-    from pluralist.reliability import rater_reliability, reversal_standard_error
+    from pluralist.reliability import rater_reliability, reversal_standard_error, reversal_z
     from pluralist.train import TrainConfig
 
     synth = generate(SynthConfig(seed=seed, **condition))
     split, bench, seen_rows_by_rater = embedded_split(synth, "minilm")
     model, _, _ = train(bench.data, split.train, family, config=TrainConfig(seed=seed))
-    raters = rater_reliability(model, bench.data, seen_rows_by_rater)["raters"]
+    report = rater_reliability(model, bench.data, seen_rows_by_rater)
     adversarial = dict(zip(synth.rater_ids, synth.adversarial))
     group = dict(zip(synth.rater_ids, synth.rater_groups))
     return [{"adversarial": bool(adversarial[r]), "minority": group[r] == MINORITY,
-             "gain": v["reversal_gain"], "standard_error": reversal_standard_error(v)}
-            for r, v in raters.items()]
+             "gain": v["reversal_gain"], "standard_error": reversal_standard_error(v),
+             "stands_out": reversal_z(v) > report["reversal_z_floor"]}
+            for r, v in report["raters"].items()]
 
 
 def scores(draws: list[list[dict]], many_draws: list[list[dict]], noisy_draws: list[list[dict]],
@@ -72,7 +74,8 @@ def _precision_recall(draws: list[list[dict]], c: float) -> tuple[float, float]:
 
 
 def _flagged(raters: list[dict], c: float) -> list[dict]:
-    return [r for r in raters if r["gain"] > c * r["standard_error"]]
+    """As reports flag: a gain above c standard errors that stands out from the typical rater's."""
+    return [r for r in raters if r["gain"] > c * r["standard_error"] and r["stands_out"]]
 
 
 def main() -> None:

@@ -14,13 +14,21 @@ Pluralism must keep a minority taste and down-weight noise (see consensus.py).
   adversarial raters: a reversed member of one group looks much like a
   member of the opposite group; only what all groups agree on tells them
   apart.)
-- adversarial: the gain's 90% interval lies above zero.
+- Standing out: where the model can hardly tell its raters from their
+  reversal (heavy label noise; a population with no shared taste) every
+  rater's gain is near zero and chance alone puts some intervals above it,
+  so a rater is flagged adversarial or possibly so only if their gain's
+  z-score (gain over its standard error) also stands OUTLIER_SPREADS spreads
+  above the median rater's: an empirical null (Efron, 2004, "Large-scale
+  simultaneous hypothesis testing: the choice of a null hypothesis"), with
+  the spread taken on the lower side, which adversarial raters do not widen.
+- adversarial: the gain's 90% interval lies above zero, and it stands out.
 - random: the interval contains zero and the rater's cross-fitted accuracy is
   below CONSISTENT and, beyond its 90% interval, below the median rater's:
   under heavy label noise every rater is near a coin, and the flag is for the
   raters who are surely worse than the rest.
 - possibly adversarial: neither, but the gain is above POSSIBLE_SE of its
-  standard errors: reversed explains the rater's held-out labels better, not
+  standard errors and stands out: reversed explains the rater's held-out labels better, not
   surely (measured for bt: wrong more often than right, precision 0.43).
 - position-biased: see position.py (when the data record which response was
   shown first).
@@ -47,6 +55,11 @@ POSSIBLE_SE = 0.5          # `python bench/flag_threshold.py`, draws 0-4 of the 
                            # 0.956 / 0.951 (lowrank), with 20% 0.992 / 0.898 and 0.989 / 0.949; 0.75
                            # flags fewer ordinary raters under 20% noise (4.6 / 7.0 against 7.0 / 10.6
                            # a draw) but leaves less margin on recall
+OUTLIER_SPREADS = 2.0      # `python bench/flag_threshold.py`, draws 0-4: ordinary raters flagged at 40%
+                           # noise 44 -> 8.8 a draw (ideal_point), 40 -> 7.6 (lowrank), with 5% and 20%
+                           # adversarial raters the same precision and recall but lowrank's at 20%
+                           # (recall 0.949 -> 0.939); 2.5 halves the flags under noise again but
+                           # costs a tenth of the recall at 20% (a script outside the repository)
 FLAGS = ("adversarial", "possibly_adversarial", "random", "position_biased")
 WITHOUT_PER_RATER = (". This model has no per-rater preferences: the others are the population "
                      "alone, against which a minority taste can look reversed (measured with bt on "
@@ -80,27 +93,30 @@ def rater_reliability(model, data, rows_by_rater: dict[str, np.ndarray], *, seed
     # rater is near a coin to their own model (`python bench/noise.py`, ideal_point at 40%
     # noise: 227 of 300 ordinary raters flagged random a draw without this, 16 with it)
     typical_accuracy = _median_of(entries, "own_model_accuracy")
+    z_floor = outlier_floor(np.array([reversal_z(entry) for entry in entries.values()]))
     raters = {}
     for rater, entry in entries.items():
         position = positions.get(rater, {})
-        flags = _flags(entry, per_rater, typical_accuracy) + \
+        flags = _flags(entry, per_rater, typical_accuracy, z_floor) + \
             (["position_biased"] if position.get("position_biased") else [])
         raters[rater] = {**entry, **{k: v for k, v in position.items() if k != "position_biased"},
                          "flags": flags}
     flagged = {flag: sorted(r for r, v in raters.items() if flag in v["flags"])
                for flag in FLAGS}
     return {"raters": raters, "flagged": flagged, "median_reversal_gain": _median_of(entries, "reversal_gain"),
-            "median_own_model_accuracy": typical_accuracy,
+            "median_own_model_accuracy": typical_accuracy, "reversal_z_floor": z_floor,
             "rule": (f"flip rate: labels against the rater's own cross-fitted model on the "
                      f"{RATER_ANCHOR_SHARE:.0%} of their comparisons it is surest about; reversal gain: "
                      f"how much better the {TOP_VOTERS:.0%} of other raters that best match the labels "
                      "explain them reversed than as they are (held-out log-likelihood per comparison, "
                      "their probabilities averaged); "
-                     "adversarial: its 90% interval lies above 0; for models with per-rater preferences "
+                     "adversarial: its 90% interval lies above 0 and its z-score (gain over standard "
+                     f"error) stands {OUTLIER_SPREADS:g} spreads above the median rater's (the spread: "
+                     "the median less the 15.87th percentile); for models with per-rater preferences "
                      f"also random: it contains 0 and the rater's own cross-fitted accuracy is below "
                      f"{CONSISTENT} and, beyond its 90% interval, below the median rater's, "
                      f"and possibly adversarial: otherwise a gain above {POSSIBLE_SE} standard "
-                     "errors; on noisy labels that tier also takes ordinary raters, a small group's "
+                     "errors that stands out as well; on noisy labels that tier also takes ordinary raters, a small group's "
                      "first (measured with ideal_point on the built-in benchmark at 20% symmetric "
                      "noise: 4.2 of 300 raters, one in four from the minority, and 24 at 40%, "
                      "`python bench/noise.py`). "
@@ -131,21 +147,40 @@ def _entry(model, data, rows, gain: np.ndarray, rng) -> dict:
             "reversal_interval90": [float(gain.mean() - half), float(gain.mean() + half)]}
 
 
-def _flags(entry: dict, per_rater: bool, typical_accuracy: float) -> list[str]:
+def _flags(entry: dict, per_rater: bool, typical_accuracy: float, z_floor: float) -> list[str]:
     """`per_rater`: the model has per-rater preferences. Without them a rater's
     "own" model is the population's, so a minority also looks inconsistent
     (measured: bt called 82 of 300 raters random) and the one voter cannot
-    tell a minority from a reversal: only the sure flag is given."""
+    tell a minority from a reversal: only the sure flag is given. `z_floor`:
+    the reversal z-score above which a rater stands out (outlier_floor)."""
     low, high = entry["reversal_interval90"]
-    if low > 0:
+    stands_out = reversal_z(entry) > z_floor
+    if low > 0 and stands_out:
         return ["adversarial"]
     if not per_rater:
         return []
     surely_less_consistent = entry["own_model_accuracy_interval90"][1] < typical_accuracy
     if low <= 0 <= high and entry["own_model_accuracy"] < CONSISTENT and surely_less_consistent:
         return ["random"]
-    possible = entry["reversal_gain"] > POSSIBLE_SE * reversal_standard_error(entry)
+    possible = stands_out and entry["reversal_gain"] > POSSIBLE_SE * reversal_standard_error(entry)
     return ["possibly_adversarial"] if possible else []
+
+
+def outlier_floor(z: np.ndarray) -> float:
+    """The reversal z-score a rater must exceed to stand out: the median rater's plus
+    OUTLIER_SPREADS spreads, the spread being the median less the 15.87th percentile
+    (one standard deviation of normal scores), measured below the median where
+    adversarial raters are not. -inf where there are no raters to compare with."""
+    if len(z) == 0:
+        return -math.inf
+    median = float(np.median(z))
+    return median + OUTLIER_SPREADS * (median - float(np.percentile(z, 15.87)))
+
+
+def reversal_z(entry: dict) -> float:
+    """A rater's reversal gain over its standard error (0 where that is 0: no spread)."""
+    se = reversal_standard_error(entry)
+    return entry["reversal_gain"] / se if se > 0 else 0.0
 
 
 def reversal_standard_error(entry: dict) -> float:

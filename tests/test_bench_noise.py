@@ -117,9 +117,11 @@ def test_shares_are_cut_so_a_miss_never_reads_as_the_target():
 
 def test_flag_threshold_scores_count_what_each_threshold_flags():
     flag_threshold = _bench_script("flag_threshold")
-    rater = lambda adversarial, minority, gain: {"adversarial": adversarial, "minority": minority,  # noqa: E731
-                                                 "gain": gain, "standard_error": 0.1}
-    draw = [rater(True, False, 0.3), rater(True, False, 0.04), rater(False, True, 0.03), rater(False, False, -0.2)]
+    rater = lambda adversarial, minority, gain, stands_out=True: {  # noqa: E731
+        "adversarial": adversarial, "minority": minority, "gain": gain, "standard_error": 0.1,
+        "stands_out": stands_out}
+    draw = [rater(True, False, 0.3), rater(True, False, 0.04), rater(False, True, 0.03), rater(False, False, -0.2),
+            rater(False, False, 0.5, stands_out=False)]   # above every threshold, like the typical rater
     noisy = [[rater(False, False, 0.03), rater(False, True, 0.2), rater(False, False, -0.1)]]
     many = [[rater(True, False, 0.3), rater(True, False, 0.01), rater(False, False, 0.02)]]
     low, high = flag_threshold.scores([draw], many, noisy, 0.0), flag_threshold.scores([draw], many, noisy, 0.5)

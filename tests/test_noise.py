@@ -178,9 +178,9 @@ def test_random_is_for_raters_surely_less_consistent_than_the_typical_one():
 
     coin = {"reversal_interval90": [-0.1, 0.1], "reversal_gain": 0.0, "own_model_accuracy": 0.5,
             "own_model_accuracy_interval90": [0.42, 0.58]}
-    assert _flags(coin, True, typical_accuracy=0.75) == ["random"]
-    assert _flags(coin, True, typical_accuracy=0.55) == []
-    assert _flags(coin, False, typical_accuracy=0.75) == []      # no per-rater preferences
+    assert _flags(coin, True, typical_accuracy=0.75, z_floor=-1.0) == ["random"]
+    assert _flags(coin, True, typical_accuracy=0.55, z_floor=-1.0) == []
+    assert _flags(coin, False, typical_accuracy=0.75, z_floor=-1.0) == []      # no per-rater preferences
 
 
 def test_voters_are_mixed_in_probability_not_in_log_probability():
@@ -309,3 +309,21 @@ def test_voter_margins_are_computed_once_when_they_fit_and_the_gains_do_not_depe
     recomputed, _ = consensus.reversal_gains(model, data, rows)
     assert len(calls) > 2                  # at least two rounds, each computing again
     assert all(np.array_equal(kept[r], recomputed[r]) for r in rows)
+
+
+def test_a_reversal_must_stand_out_from_the_typical_rater_to_be_flagged():
+    """Where every rater's gain is near zero (the model cannot tell raters from their
+    reversal), an interval above zero by chance is not enough."""
+    from pluralist.reliability import _flags, outlier_floor
+
+    sure = {"reversal_interval90": [0.01, 0.05], "reversal_gain": 0.03, "own_model_accuracy": 0.8,
+            "own_model_accuracy_interval90": [0.7, 0.9]}     # z = 0.03 / (0.04 / (2 * 1.645)) = 2.47
+    possible = {**sure, "reversal_interval90": [-0.01, 0.07]}   # z = 1.23
+    assert _flags(sure, True, 0.8, z_floor=-1.0) == ["adversarial"]
+    assert _flags(possible, True, 0.8, z_floor=-1.0) == ["possibly_adversarial"]
+    assert _flags(sure, True, 0.8, z_floor=3.0) == [] and _flags(possible, True, 0.8, z_floor=1.5) == []
+    # normal scores: the floor is the median plus two standard deviations, whatever the upper tail holds
+    z = np.concatenate([np.random.default_rng(0).standard_normal(4000) - 4, np.full(400, 5.0)])
+    clean, contaminated = outlier_floor(z[:4000]), outlier_floor(z)
+    assert clean == pytest.approx(-2.0, abs=0.1)
+    assert 0 < contaminated - clean < 0.35   # 9% at z = 5 move the median a little, the lower spread hardly
