@@ -52,14 +52,15 @@ MIN_COMPARISONS = 16      # decided comparisons needed to say anything
 RATER_ANCHOR_SHARE = 0.25  # one rater has few comparisons: a larger share makes the anchors
 POSSIBLE_SE = 0.5          # `python bench/flag_threshold.py`, draws 0-4 of the built-in benchmark:
                            # precision and recall with 5% adversarial raters 0.978 / 0.915 (ideal_point),
-                           # 0.956 / 0.951 (lowrank), with 20% 0.992 / 0.898 and 0.989 / 0.949; 0.75
-                           # flags fewer ordinary raters under 20% noise (4.6 / 7.0 against 7.0 / 10.6
-                           # a draw) but leaves less margin on recall
-OUTLIER_SPREADS = 2.0      # `python bench/flag_threshold.py`, draws 0-4: ordinary raters flagged at 40%
-                           # noise 44 -> 8.8 a draw (ideal_point), 40 -> 7.6 (lowrank), with 5% and 20%
-                           # adversarial raters the same precision and recall but lowrank's at 20%
-                           # (recall 0.949 -> 0.939); 2.5 halves the flags under noise again but
-                           # costs a tenth of the recall at 20% (a script outside the repository)
+                           # 0.956 / 0.951 (lowrank), with 20% 0.992 / 0.898 and 0.989 / 0.939; 0.75
+                           # flags fewer ordinary raters under 20% noise (4.4 / 6.4 against 5.0 / 7.8
+                           # a draw) but leaves less margin on recall, 0.25 less on lowrank's precision
+OUTLIER_SPREADS = 2.0      # `python bench/flag_threshold.py`, draws 0-4, at POSSIBLE_SE: ordinary raters
+                           # flagged at 20% noise 7.0 -> 5.0 a draw (ideal_point), 10.6 -> 7.8 (lowrank),
+                           # the same precision and recall with 5% and 20% adversarial raters but
+                           # lowrank's recall at 20% (0.949 -> 0.939); at 40% noise 44 -> 8.8 and 40 -> 7.6
+                           # (a script outside the repository); 2.5 halved those again but cost a tenth
+                           # of the recall at 20%
 FLAGS = ("adversarial", "possibly_adversarial", "random", "position_biased")
 WITHOUT_PER_RATER = (". This model has no per-rater preferences: the others are the population "
                      "alone, against which a minority taste can look reversed (measured with bt on "
