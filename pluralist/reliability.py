@@ -58,13 +58,14 @@ POSSIBLE_SE = 0.5          # `python bench/flag_threshold.py`, draws 0-4 of the 
 OUTLIER_SPREADS = 2.0      # `python bench/flag_threshold.py`, draws 0-4, at POSSIBLE_SE: ordinary raters
                            # flagged at 20% noise 7.0 -> 5.0 a draw (ideal_point), 10.6 -> 7.8 (lowrank),
                            # the same precision and recall with 5% and 20% adversarial raters but
-                           # lowrank's recall at 20% (0.949 -> 0.939); at 40% noise 44 -> 8.8 and 40 -> 7.6
-                           # (a script outside the repository); 2.5 halved those again but cost a tenth
-                           # of the recall at 20%
+                           # lowrank's recall at 20% (0.949 -> 0.939); 2.5 halved the flags under noise
+                           # again but cost a tenth of the recall at 20% (a script outside the repository).
+                           # `python bench/noise.py`, draws 5-9, at 40% noise: possibly adversarial
+                           # ordinary raters 23.8 -> 2.6 a draw (ideal_point), 24.8 -> 1.6 (lowrank)
 FLAGS = ("adversarial", "possibly_adversarial", "random", "position_biased")
 WITHOUT_PER_RATER = (". This model has no per-rater preferences: the others are the population "
                      "alone, against which a minority taste can look reversed (measured with bt on "
-                     "the built-in benchmark with 5% adversarial raters: precision 0.52, "
+                     "the built-in benchmark with 5% adversarial raters: precision 0.54, "
                      "`python bench/noise.py`)")
 
 
@@ -119,7 +120,7 @@ def rater_reliability(model, data, rows_by_rater: dict[str, np.ndarray], *, seed
                      f"and possibly adversarial: otherwise a gain above {POSSIBLE_SE} standard "
                      "errors that stands out as well; on noisy labels that tier also takes ordinary raters, a small group's "
                      "first (measured with ideal_point on the built-in benchmark at 20% symmetric "
-                     "noise: 4.2 of 300 raters, one in four from the minority, and 24 at 40%, "
+                     "noise: 3.8 of 300 raters, one in four from the minority, and 2.6 at 40%, "
                      "`python bench/noise.py`). "
                      "The flags "
                      "mean little where the median rater's gain is near 0: the model then cannot tell "
