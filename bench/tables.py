@@ -170,7 +170,8 @@ def _condition(kind: str, level: float) -> str:
 def flag_threshold_table(r: dict) -> str:
     lines = [f"Possibly-adversarial threshold, `python bench/flag_threshold.py` ({r['adversarial_share']:.0%} "
              f"adversarial raters, mean over draws {', '.join(map(str, r['seeds']))}; a rater is flagged when "
-             "the reversal gain exceeds c standard errors and stands out from the typical rater's; then the same with 20% adversarial raters; last "
+             "the reversal gain exceeds c standard errors and stands out from the typical rater's; "
+             "then the same with 20% adversarial raters; last "
              f"column: ordinary raters flagged by the same rule at {r['noise']:.0%} symmetric noise, no "
              "adversarial rater, mean per draw):", "",
              "| family | c | precision | recall | minority raters falsely flagged | precision at 20% | "

@@ -28,8 +28,9 @@ Pluralism must keep a minority taste and down-weight noise (see consensus.py).
   under heavy label noise every rater is near a coin, and the flag is for the
   raters who are surely worse than the rest.
 - possibly adversarial: neither, but the gain is above POSSIBLE_SE of its
-  standard errors and stands out: reversed explains the rater's held-out labels better, not
-  surely (measured for bt: wrong more often than right, precision 0.43).
+  standard errors and stands out: reversed explains the rater's held-out
+  labels better, not surely (measured for bt: wrong more often than right,
+  precision 0.43).
 - position-biased: see position.py (when the data record which response was
   shown first).
 Random and possibly adversarial need a model with per-rater preferences (see
@@ -118,8 +119,8 @@ def rater_reliability(model, data, rows_by_rater: dict[str, np.ndarray], *, seed
                      f"also random: it contains 0 and the rater's own cross-fitted accuracy is below "
                      f"{CONSISTENT} and, beyond its 90% interval, below the median rater's, "
                      f"and possibly adversarial: otherwise a gain above {POSSIBLE_SE} standard "
-                     "errors that stands out as well; on noisy labels that tier also takes ordinary raters, a small group's "
-                     "first (measured with ideal_point on the built-in benchmark at 20% symmetric "
+                     "errors that stands out as well; on noisy labels that tier also takes ordinary "
+                     "raters, a small group's first (measured with ideal_point on the built-in benchmark at 20% symmetric "
                      "noise: 3.8 of 300 raters, one in four from the minority, and 2.6 at 40%, "
                      "`python bench/noise.py`). "
                      "The flags "
@@ -168,13 +169,13 @@ def _flags(entry: dict, per_rater: bool, typical_accuracy: float, z_floor: float
     return ["possibly_adversarial"] if possible else []
 
 
-def outlier_floor(z: np.ndarray) -> float:
+def outlier_floor(z: np.ndarray) -> float | None:
     """The reversal z-score a rater must exceed to stand out: the median rater's plus
     OUTLIER_SPREADS spreads, the spread being the median less the 15.87th percentile
     (one standard deviation of normal scores), measured below the median where
-    adversarial raters are not. -inf where there are no raters to compare with."""
+    adversarial raters are not. None where no rater was assessed."""
     if len(z) == 0:
-        return -math.inf
+        return None
     median = float(np.median(z))
     return median + OUTLIER_SPREADS * (median - float(np.percentile(z, 15.87)))
 
