@@ -133,6 +133,7 @@ def _reliability_section(results: dict, order: list[str]) -> str:
             for r in rel["flagged"]["adversarial"][:12]) or "none"
         rows.append([family, len(rel["raters"]), f"{sum(rates) / len(rates):.3f}",
                      f"{rel['median_reversal_gain']:+.3f}", f"{rel['median_own_model_accuracy']:.3f}",
+                     f"{rel['reversal_z_floor']:+.2f}",
                      *(len(rel["flagged"][flag]) for flag in FLAGS), flagged])
     if not rows:
         return "<p>Not assessed: no seen rater had enough comparisons without ties.</p>"
@@ -140,6 +141,7 @@ def _reliability_section(results: dict, order: list[str]) -> str:
     return (f"<p>{html.escape(rule['rule'])}. Position bias: {html.escape(rule['position_bias'])}.</p>"
             + _table(rows, ["family", "raters assessed", "mean estimated flip rate",
                             "median reversal gain", "median own-model accuracy",
+                            "reversal z-score that stands out",
                             "adversarial",  # then the rest of FLAGS, in order
                             "possibly adversarial", "random", "position-biased",
                             "adversarial raters: reversal gain [90% interval]"]))

@@ -109,3 +109,13 @@ def test_eval_on_a_file_of_only_new_raters_says_seen_metrics_are_absent(small_be
     assert "seen-rater metrics are absent" in metrics["meta"]["notes"][0]
     assert metrics["families"]["bt"]["unseen_kshot"][1]["raters"] == 20
     assert "n/a" in result.output
+
+
+def test_the_reliability_section_shows_the_z_score_a_rater_must_exceed(compared):
+    out, _ = compared
+    metrics = json.loads((out / "metrics.json").read_text())
+    page = (out / "report.html").read_text()
+    section = page.split('<section id="reliability">')[1].split("</section>")[0]
+    assert "reversal z-score that stands out" in section
+    for result in metrics["families"].values():
+        assert f"{result['reliability']['reversal_z_floor']:+.2f}" in section
