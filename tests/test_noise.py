@@ -327,3 +327,20 @@ def test_a_reversal_must_stand_out_from_the_typical_rater_to_be_flagged():
     clean, contaminated = outlier_floor(z[:4000]), outlier_floor(z)
     assert clean == pytest.approx(-2.0, abs=0.1)
     assert 0 < contaminated - clean < 0.35   # 9% at z = 5 move the median a little, the lower spread hardly
+
+
+def test_without_a_shared_taste_few_raters_stand_out_as_reversed(monkeypatch):
+    """80 raters with random tastes and nothing all agree on: a reversed taste is just
+    another rater's, and chance put a third of them above the possibly-adversarial
+    threshold before raters had to stand out (31 of 80 on this draw; 27 to 34 on four)."""
+    from pluralist import reliability
+
+    weights = np.random.default_rng(100).standard_normal((80, 6)) * 2.0
+    weights[:, 0] = 0                                          # no consensus direction
+    sim, data, model = _fitted_on_simulated_raters(list(weights), 0, "lowrank", rank=4)
+    rows = {f"r{r}": sim.rows([r]) for r in range(80)}
+    count = lambda report: len(report["flagged"]["adversarial"]) + len(report["flagged"]["possibly_adversarial"])  # noqa: E731
+    flagged = count(reliability.rater_reliability(model, data, rows))
+    monkeypatch.setattr(reliability, "OUTLIER_SPREADS", -np.inf)   # every rater stands out
+    unfiltered = count(reliability.rater_reliability(model, data, rows))
+    assert flagged <= 8 and unfiltered >= 3 * flagged
