@@ -34,7 +34,7 @@ def rater_gains(seed: int, family: str, **condition) -> list[dict]:
     from noise import MINORITY, embedded_split
     from pluralist.data import SynthConfig, generate
     from pluralist.pipeline import train
-    from pluralist.reliability import rater_reliability, reversal_standard_error, reversal_z
+    from pluralist.reliability import rater_reliability, reversal_standard_error, stands_out
     from pluralist.train import TrainConfig
 
     synth = generate(SynthConfig(seed=seed, **condition))
@@ -45,7 +45,7 @@ def rater_gains(seed: int, family: str, **condition) -> list[dict]:
     group = dict(zip(synth.rater_ids, synth.rater_groups))
     return [{"adversarial": bool(adversarial[r]), "minority": group[r] == MINORITY,
              "gain": v["reversal_gain"], "standard_error": reversal_standard_error(v),
-             "stands_out": reversal_z(v) > report["reversal_z_floor"]}
+             "stands_out": stands_out(v, report["reversal_z_floor"])}
             for r, v in report["raters"].items()]
 
 

@@ -106,7 +106,8 @@ def rater_reliability(model, data, rows_by_rater: dict[str, np.ndarray], *, seed
                          "flags": flags}
     flagged = {flag: sorted(r for r, v in raters.items() if flag in v["flags"])
                for flag in FLAGS}
-    return {"raters": raters, "flagged": flagged, "median_reversal_gain": _median_of(entries, "reversal_gain"),
+    return {"raters": raters, "flagged": flagged,
+            "median_reversal_gain": _median_of(entries, "reversal_gain"),
             "median_own_model_accuracy": typical_accuracy, "reversal_z_floor": z_floor,
             "rule": (f"flip rate: labels against the rater's own cross-fitted model on the "
                      f"{RATER_ANCHOR_SHARE:.0%} of their comparisons it is surest about; reversal gain: "
@@ -120,8 +121,9 @@ def rater_reliability(model, data, rows_by_rater: dict[str, np.ndarray], *, seed
                      f"{CONSISTENT} and, beyond its 90% interval, below the median rater's, "
                      f"and possibly adversarial: otherwise a gain above {POSSIBLE_SE} standard "
                      "errors that stands out as well; on noisy labels that tier also takes ordinary "
-                     "raters, a small group's first (measured with ideal_point on the built-in benchmark at 20% symmetric "
-                     "noise: 3.8 of 300 raters, one in four from the minority, and 2.6 at 40%, "
+                     "raters, a small group's first (measured with ideal_point on the built-in "
+                     "benchmark at 20% symmetric noise: 3.8 of 300 raters, one in four from the "
+                     "minority, and 2.6 at 40%, "
                      "`python bench/noise.py`). "
                      "The flags "
                      "mean little where the median rater's gain is near 0: the model then cannot tell "
@@ -157,15 +159,15 @@ def _flags(entry: dict, per_rater: bool, typical_accuracy: float, z_floor: float
     tell a minority from a reversal: only the sure flag is given. `z_floor`:
     the reversal z-score above which a rater stands out (outlier_floor)."""
     low, high = entry["reversal_interval90"]
-    stands_out = reversal_z(entry) > z_floor
-    if low > 0 and stands_out:
+    out = stands_out(entry, z_floor)
+    if low > 0 and out:
         return ["adversarial"]
     if not per_rater:
         return []
     surely_less_consistent = entry["own_model_accuracy_interval90"][1] < typical_accuracy
     if low <= 0 <= high and entry["own_model_accuracy"] < CONSISTENT and surely_less_consistent:
         return ["random"]
-    possible = stands_out and entry["reversal_gain"] > POSSIBLE_SE * reversal_standard_error(entry)
+    possible = out and entry["reversal_gain"] > POSSIBLE_SE * reversal_standard_error(entry)
     return ["possibly_adversarial"] if possible else []
 
 
@@ -178,6 +180,11 @@ def outlier_floor(z: np.ndarray) -> float | None:
         return None
     median = float(np.median(z))
     return median + OUTLIER_SPREADS * (median - float(np.percentile(z, 15.87)))
+
+
+def stands_out(entry: dict, z_floor: float) -> bool:
+    """Whether a rater's reversal z-score exceeds the floor (outlier_floor)."""
+    return reversal_z(entry) > z_floor
 
 
 def reversal_z(entry: dict) -> float:
