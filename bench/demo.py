@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--encoder", default="minilm")
     parser.add_argument("--cold", action="store_true")
     args = parser.parse_args()
-    from pluralist.jobs import demo_headline
+    from pluralist.workflows import demo_headline
     from pluralist.fileio import write_json_atomic
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -148,18 +148,19 @@ def cached_rerun() -> dict:
 
 def accuracy() -> dict:
     from pluralist.data import generate, split_raters
-    from pluralist.experiment import EvalConfig
-    from pluralist.jobs import make_benchmark
-    from pluralist.experiment import compare
-    from pluralist.report import kshot_at
-    from pluralist.train import TrainConfig
+    from pluralist.evaluation.protocol import EvalConfig
+    from pluralist.encode import EmbedSpec
+    from pluralist.workflows import make_benchmark
+    from pluralist.evaluation.protocol import compare
+    from pluralist.evaluation.report import kshot_at
+    from pluralist.training.loop import TrainConfig
 
     synth = generate()
     split = split_raters(synth.table, unseen=100, seed=0)
     out = {}
     for encoder in ("minilm-exact",) + FAST:
-        bench = make_benchmark(synth.table, split, encoder_name=encoder, text_format="response",
-                               cache_dir=None, p_true=synth.p_chosen, progress=False)
+        bench = make_benchmark(synth.table, split, EmbedSpec(encoder), p_true=synth.p_chosen,
+                               progress=False)
         results = compare(bench, {"bt": {}, "ideal_point": {}}, TrainConfig(),
                           EvalConfig(shots=(0, 20)))
         out[encoder] = {f: {"seen": round(r["seen"]["accuracy"], 4),

@@ -33,9 +33,9 @@ def rater_gains(seed: int, family: str, **condition) -> list[dict]:
     """Every assessed seen rater's reversal gain, its standard error, and the truth."""
     from noise import MINORITY, embedded_split
     from pluralist.data import SynthConfig, generate
-    from pluralist.pipeline import train
-    from pluralist.reliability import rater_reliability, reversal_standard_error, stands_out
-    from pluralist.train import TrainConfig
+    from pluralist.training import train
+    from pluralist.robust.reliability import rater_reliability, reversal_standard_error, stands_out
+    from pluralist.training.loop import TrainConfig
 
     synth = generate(SynthConfig(seed=seed, **condition))
     split, bench, seen_rows_by_rater = embedded_split(synth, "minilm")

@@ -39,8 +39,8 @@ CLEAN_SHARE = "clean-share"   # the reference row of each noise level (clean_sha
 
 
 def clean_accuracy(model, bench, synth, rows) -> dict:
-    from pluralist.evaluate import correct
-    from pluralist.experiment import margins
+    from pluralist.metrics import correct
+    from pluralist.models.base import margins
 
     margin = margins(model, bench.data, rows)
     hits = correct(np.where(synth.flipped[rows], -margin, margin), synth.table.tie[rows])
@@ -53,11 +53,11 @@ def embedded_split(synth, encoder: str):
     from every seen row, as reports do: the voters are the other raters, fitted on
     their own training rows."""
     from pluralist.data import split_raters
-    from pluralist.jobs import make_benchmark
+    from pluralist.encode import EmbedSpec
+    from pluralist.workflows import make_benchmark
 
     split = split_raters(synth.table, unseen=100, seed=0)
-    bench = make_benchmark(synth.table, split, encoder_name=encoder, text_format="response",
-                           cache_dir=None, progress=False)
+    bench = make_benchmark(synth.table, split, EmbedSpec(encoder), progress=False)
     return split, bench, synth.table.rows_by_rater(np.concatenate([split.train, split.seen_test]))
 
 
@@ -66,9 +66,9 @@ def run_condition(synth, embedded, families, methods, true_rate: float, seed: in
     """`validation` False: trained without a validation split, so for every epoch (up to
     TrainConfig.epochs; the step size halves when the training loss stalls) on every
     noisy label, and not scored for reliability."""
-    from pluralist.pipeline import train
-    from pluralist.reliability import rater_reliability
-    from pluralist.train import TrainConfig
+    from pluralist.training import train
+    from pluralist.robust.reliability import rater_reliability
+    from pluralist.training import NoiseSpec, TrainConfig
 
     split, bench, seen_rows_by_rater = embedded
     adversarial = {r for r, a in zip(synth.rater_ids, synth.adversarial) if a} & set(split.seen_raters)
@@ -80,7 +80,7 @@ def run_condition(synth, embedded, families, methods, true_rate: float, seed: in
             rate = None if method in ("none", "em") else (true_rate or ASSUMED_RATE)   # em learns its own
             config = TrainConfig(seed=seed, val_fraction=TrainConfig.val_fraction if validation else 0.0)
             model, result, _ = train(bench.data, split.train, family, config=config,
-                                     noise=method, noise_rate=rate or 0.0)
+                                     noise=NoiseSpec(method, rate or 0.0))
             row = {"family": family, "method": method, "assumed_rate": rate,
                    **clean_accuracy(model, bench, synth, split.seen_test)}
             if method == "em":
@@ -122,8 +122,8 @@ def clean_share_references(synth, embedded, families, seed: int) -> list[dict]:
     carries at most (1 - 2e)^2 of a clean label's Fisher information about a margin
     (all of that share at a margin of zero, less elsewhere), so this is a reference for
     what robust training on the noisy labels could reach: not a bound, a yardstick."""
-    from pluralist.pipeline import train
-    from pluralist.train import TrainConfig
+    from pluralist.training import train
+    from pluralist.training import NoiseSpec, TrainConfig
 
     split, bench, _ = embedded
     rng = np.random.default_rng(seed)
@@ -149,7 +149,7 @@ def main() -> None:
     from pluralist.data import SynthConfig, generate
     from pluralist.fileio import write_json_atomic
 
-    from pluralist.noise import NOISE_METHODS as methods
+    from pluralist.training.noise import NOISE_METHODS as methods
 
     conditions = [("symmetric", level, {"noise": level}) for level in (0.0, *NOISY_LEVELS)]
     conditions += [("adversarial", share, {"adversarial": share}) for share in (0.05, 0.2)]
@@ -202,7 +202,7 @@ def mean_over_seeds(rows: list[dict]) -> list[dict]:
 def targets(rows: list[dict]) -> dict:
     """The issue's targets, per family, from the per-seed rows: each difference between
     two options is taken within a seed, then averaged (with its standard error)."""
-    from pluralist.noise import NOISE_METHODS
+    from pluralist.training.noise import NOISE_METHODS
 
     seeds = sorted({r["seed"] for r in rows})
 

@@ -35,7 +35,7 @@ def main() -> None:
         print(f"persona files not found at {args.src}: nothing measured")
         return
     from pluralist.fileio import write_json_atomic
-    from pluralist.report import kshot_at
+    from pluralist.evaluation.report import kshot_at
 
     with tempfile.TemporaryDirectory() as tmp:
         data = f"{tmp}/persona.jsonl"

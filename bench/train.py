@@ -50,9 +50,9 @@ def run_one(family: str, n: int, epochs: int, batch_size: int) -> dict:
     """Runs inside the subprocess."""
     import torch
 
-    from pluralist.adapt import choose_adapt_prior
+    from pluralist.training.calibrate import choose_adapt_prior
     from pluralist.models import build_model
-    from pluralist.train import TrainConfig, fit
+    from pluralist.training.loop import TrainConfig, fit
 
     data = make_data(n)
     torch.manual_seed(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -59,6 +60,51 @@ def _option_group(*options):
             func = option(func)
         return func
     return apply
+
+
+def _bundle(name: str, build, *options):
+    """Like _option_group, but the command receives one value, `name`, built by
+    `build(**those options' values)` before the command runs, instead of each option."""
+    keys = [option(lambda: None).__click_params__[-1].name for option in options]
+
+    def apply(func):
+        @functools.wraps(func)
+        def command(**kwargs):
+            picked = {key: kwargs.pop(key) for key in keys}
+            return func(**kwargs, **{name: build(**picked)})
+        return _option_group(*options)(command)
+    return apply
+
+
+def _embed_spec(encoder: str, text_format: str = "response", cache_dir: str | None = None):
+    from .encode import EmbedSpec
+
+    return EmbedSpec(encoder, text_format, cache_dir)
+
+
+def _noise_spec(noise: str, noise_rate: float):
+    from .training import NoiseSpec
+
+    return NoiseSpec(noise, noise_rate)   # refuses a bad combination before any work
+
+
+_ENCODER_HELP = ("minilm (bundled, fastest faithful variant), minilm-exact (fp32), minilm-int8, "
+                 "minilm-bf16, hashing[:DIM], or hf:PATH[:mean|last].")
+_encoder = click.option("--encoder", default="minilm", show_default=True, help=_ENCODER_HELP)
+_cache_dir = click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+                          help="Embedding cache root (default $PLURALIST_CACHE or ~/.cache/pluralist).")
+embed_options = _bundle(
+    "embedding", _embed_spec, _encoder,
+    click.option("--text-format", type=click.Choice(["response", "prompt+response"]),
+                 default="response", show_default=True),
+    _cache_dir)
+noise_options = _bundle(
+    "noise", _noise_spec,
+    click.option("--noise", default="none", show_default=True,
+                 help="How to treat possibly flipped labels: none, label-smoothing, unbiased, em "
+                      "or peer-review."),
+    click.option("--noise-rate", default=0.0, show_default=True,
+                 help="Known flip rate (label-smoothing, unbiased), or the share peer review drops."))
 
 
 data_options = _option_group(
@@ -132,7 +178,7 @@ def data_convert(file, rater_column, kind, out):
 def data_synth(out, seed, raters, comparisons_per_rater, noise, adversarial, position_bias, careless):
     """Write the built-in pluralistic benchmark with its ground truth."""
     from .data import SynthConfig
-    from .jobs import write_benchmark
+    from .workflows import write_benchmark
 
     config = SynthConfig(seed=seed, raters=raters, comparisons_per_rater=comparisons_per_rater,
                          noise=noise, adversarial=adversarial, position_bias=position_bias,
@@ -168,31 +214,16 @@ def data_persona(src, out, **options):
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @data_options
-@click.option("--encoder", default="minilm", show_default=True,
-              help="minilm (bundled, fastest faithful variant), minilm-exact (fp32), minilm-int8, "
-                   "minilm-bf16, hashing[:DIM], or hf:PATH[:mean|last].")
-@click.option("--text-format", type=click.Choice(["response", "prompt+response"]),
-              default="response", show_default=True)
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-              help="Embedding cache root (default $PLURALIST_CACHE or ~/.cache/pluralist).")
-def embed(file, rater_column, kind, encoder, text_format, cache_dir):
+@embed_options
+def embed(file, rater_column, kind, embedding):
     """Embed every distinct text of FILE into the cache."""
-    from .pipeline import embed as embed_texts
+    from .encode import embed as embed_texts
 
-    embedded = embed_texts(_read(file, kind, rater_column), encoder, text_format=text_format,
-                           cache_dir=cache_dir, progress=True)
+    embedded = embed_texts(_read(file, kind, rater_column), embedding, progress=True)
     stats, encoder_id = embedded.stats, embedded.encoder_id
     rate = f"{stats.texts_per_second:.0f} texts/s" if stats.embedded else "nothing to embed"
     click.echo(f"{stats.texts} distinct texts with {encoder_id}: {stats.hits} cache hits, "
                f"{stats.embedded} embedded in {stats.seconds:.1f}s ({rate})")
-
-
-noise_options = _option_group(
-    click.option("--noise", type=click.Choice(["none", "label-smoothing", "unbiased", "em", "peer-review"]),
-                 default="none", show_default=True, help="How to treat possibly flipped labels."),
-    click.option("--noise-rate", default=0.0, show_default=True,
-                 help="Known flip rate (label-smoothing, unbiased), or the share peer review drops."),
-)
 
 
 def _parse_options(pairs: tuple[str, ...]) -> dict:
@@ -208,38 +239,40 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
     return options
 
 
+def _train_config(epochs: int, batch_size: int, lr: float, seed: int):
+    from .training import TrainConfig
+
+    return TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=True)
+
+
+train_options = _bundle(
+    "config", _train_config,
+    click.option("--epochs", default=40, show_default=True),
+    click.option("--batch-size", default=512, show_default=True),
+    click.option("--lr", default=1e-2, show_default=True),
+    click.option("--seed", default=0, show_default=True))
+
+
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--family", required=True, help="bt, lowrank, mixture, ideal_point, variational, gpm, decomposed.")
+@click.option("--family", required=True, help="A registered family (an unknown name lists them).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
 @data_options
-@click.option("--encoder", default="minilm", show_default=True)
-@click.option("--text-format", type=click.Choice(["response", "prompt+response"]),
-              default="response", show_default=True)
+@embed_options
 @click.option("--rank", type=int, default=None,
               help="Size of the rater space: rank, components, prototypes, directions, blocks or latent units.")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Any other hyperparameter of the family, e.g. --option simplex=true.")
-@click.option("--epochs", default=40, show_default=True)
-@click.option("--batch-size", default=512, show_default=True)
-@click.option("--lr", default=1e-2, show_default=True)
-@click.option("--seed", default=0, show_default=True)
+@train_options
 @noise_options
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
-def train(file, family, out, rater_column, kind, encoder, text_format, rank, options, epochs,
-          batch_size, lr, seed, noise, noise_rate, cache_dir):
+def train(file, family, out, rater_column, kind, embedding, rank, options, config, noise):
     """Train a reward model of one family on FILE and save it to --out."""
-    from .noise import check_noise_option
-    from .pipeline import family_options, train_and_save
-    from .train import TrainConfig
+    from .training import family_options
+    from .workflows import train_and_save
 
-    check_noise_option(noise, noise_rate)   # before the texts are embedded
     opts = family_options(family, rank, _parse_options(options))
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=True)
-    model, summary = train_and_save(_read(file, kind, rater_column), family, Path(out),
-                                    encoder_name=encoder, text_format=text_format, options=opts,
-                                    config=config, cache_dir=cache_dir, noise=noise,
-                                    noise_rate=noise_rate)
+    model, summary = train_and_save(_read(file, kind, rater_column), family, Path(out), embedding,
+                                    options=opts, config=config, noise=noise)
     result = summary["train"]
     click.echo(f"{family}: validation accuracy {result['best_val_accuracy']:.3f} "
                f"(epoch {result['best_epoch']} of {result['epochs_run']}, {result['seconds']:.1f}s); "
@@ -259,11 +292,11 @@ def train(file, family, out, rater_column, kind, encoder, text_format, rank, opt
 @click.argument("file", type=click.Path(dir_okay=False))
 @data_options
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Profile JSON to write.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
+@_cache_dir
 def adapt(model_dir, file, rater_column, kind, out, cache_dir):
     """Fit each rater in FILE (new people) with the model's shared parts frozen."""
     from .fileio import write_json_atomic
-    from .pipeline import adapt_raters
+    from .workflows import adapt_raters
 
     profiles = adapt_raters(model_dir, _read(file, kind, rater_column), cache_dir=cache_dir)
     write_json_atomic(out, profiles)
@@ -277,10 +310,10 @@ def adapt(model_dir, file, rater_column, kind, out, cache_dir):
 @click.option("--prompt", default="", help="The prompt the responses answer.")
 @click.option("--profile", type=click.Path(dir_okay=False), default=None,
               help="Profiles from `pluralist adapt`, for raters the model has not seen.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
+@_cache_dir
 def score(model_dir, responses, rater, prompt, profile, cache_dir):
     """Print the rewards of RESPONSES for a rater, best first."""
-    from .pipeline import score as score_responses
+    from .workflows import score as score_responses
 
     rewards, source = score_responses(model_dir, rater, prompt, list(responses),
                                       profile_path=profile, cache_dir=cache_dir)
@@ -289,24 +322,8 @@ def score(model_dir, responses, rater, prompt, profile, cache_dir):
         click.echo(f"{reward:+.4f}\t{response}")
 
 
-split_options = _option_group(
-    click.option("--unseen", default=0.25, show_default=True,
-                 help="Raters held out entirely: a fraction (< 1) or a count."),
-    click.option("--test-fraction", default=0.2, show_default=True,
-                 help="Share of each seen rater's comparisons held out for testing."),
-)
-
-eval_options = _option_group(
-    click.option("--shots", default="0,1,2,5,10,20,50", show_default=True,
-                 help="k values of the new-rater curve."),
-    click.option("--draws", default=3, show_default=True, help="Random draws of the k per point."),
-    click.option("--truth", type=click.Path(dir_okay=False), default=None,
-                 help="Ground truth (.truth.json) for Bayes accuracy; found beside FILE by default."),
-)
-
-
 def _eval_config(shots: str, draws: int, seed: int):
-    from .experiment import EvalConfig
+    from .evaluation import EvalConfig
 
     try:
         ks = tuple(int(k) for k in shots.split(","))
@@ -316,42 +333,64 @@ def _eval_config(shots: str, draws: int, seed: int):
     return EvalConfig(shots=ks, draws=draws, seed=seed)
 
 
-def _unseen(value: float):
-    return value if value < 1 else int(value)
+_seed = click.option("--seed", default=0, show_default=True)
+eval_options = _bundle(
+    "eval_config", _eval_config,
+    click.option("--shots", default="0,1,2,5,10,20,50", show_default=True,
+                 help="k values of the new-rater curve."),
+    click.option("--draws", default=3, show_default=True, help="Random draws of the k per point."),
+    _seed)
+_truth = click.option("--truth", type=click.Path(dir_okay=False), default=None,
+                      help="Ground truth (.truth.json) for Bayes accuracy; found beside FILE by default.")
+split_options = _bundle(
+    "split", lambda unseen, test_fraction: {"unseen": unseen if unseen < 1 else int(unseen),
+                                            "test_fraction": test_fraction},
+    click.option("--unseen", default=0.25, show_default=True,
+                 help="Raters held out entirely: a fraction (< 1) or a count."),
+    click.option("--test-fraction", default=0.2, show_default=True,
+                 help="Share of each seen rater's comparisons held out for testing."))
+
+
+def _families(value: str | None) -> list[str]:
+    from .workflows import personalised_families
+
+    if value is None:
+        return ["bt", *personalised_families()]
+    return [f.strip() for f in value.split(",") if f.strip()]
 
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--families", default="bt,lowrank,mixture,ideal_point,variational,gpm,decomposed",
-              show_default=True)
+@click.option("--families", default=None, show_default="bt and every personalised family",
+              help="Comma-separated family names.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Report directory.")
 @data_options
 @split_options
 @eval_options
-@click.option("--encoder", default="minilm", show_default=True)
-@click.option("--text-format", type=click.Choice(["response", "prompt+response"]), default="response")
-@click.option("--seed", default=0, show_default=True)
+@_truth
+@embed_options
 @click.option("--epochs", default=40, show_default=True)
 @noise_options
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
-def compare(file, families, out, rater_column, kind, unseen, test_fraction, shots, draws, truth,
-            encoder, text_format, seed, epochs, noise, noise_rate, cache_dir):
+def compare(file, families, out, rater_column, kind, split, eval_config, truth, embedding, epochs,
+            noise):
     """Train several families on the same split of FILE and report them side by side."""
-    from .jobs import compare_file
-    from .noise import check_noise_option
-    from .report import markdown_summary
-    from .train import TrainConfig
+    from .evaluation import markdown_summary
+    from .training import TrainConfig
+    from .workflows import compare_file
 
-    check_noise_option(noise, noise_rate)   # before the texts are embedded
-    names = [f.strip() for f in families.split(",") if f.strip()]
     results, report = compare_file(
-        _read(file, kind, rater_column), names, Path(out), data_name=file,
-        split=dict(unseen=_unseen(unseen), test_fraction=test_fraction, seed=seed), truth=truth,
-        encoder_name=encoder, text_format=text_format, train_config=TrainConfig(seed=seed, epochs=epochs),
-        eval_config=_eval_config(shots, draws, seed), noise=(noise, noise_rate), cache_dir=cache_dir,
-        command=_command_line())
+        _read(file, kind, rater_column), _families(families), Path(out), embedding, data_name=file,
+        split={**split, "seed": eval_config.seed}, truth=truth,
+        train_config=TrainConfig(seed=eval_config.seed, epochs=epochs), eval_config=eval_config,
+        noise=noise, command=_command_line(), say=_console().print)
     click.echo(markdown_summary(results))
     click.echo(f"report: {report}")
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
 
 
 @cli.command("eval")
@@ -360,15 +399,14 @@ def compare(file, families, out, rater_column, kind, unseen, test_fraction, shot
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Report directory.")
 @data_options
 @eval_options
-@click.option("--seed", default=0, show_default=True)
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
-def evaluate(model_dir, file, out, rater_column, kind, shots, draws, truth, seed, cache_dir):
+@_truth
+@_cache_dir
+def evaluate(model_dir, file, out, rater_column, kind, eval_config, truth, cache_dir):
     """Evaluate a trained model on FILE, held-out data: raters the model knows are
     seen raters, every other rater is a new one (adapted on k, tested on the rest)."""
-    from .jobs import run_eval
-    from .report import markdown_summary
+    from .evaluation import markdown_summary
+    from .workflows import run_eval
 
-    eval_config = _eval_config(shots, draws, seed)
     results, report = run_eval(model_dir, _read(file, kind, rater_column), Path(out), data_name=file,
                                truth=truth, eval_config=eval_config, cache_dir=cache_dir,
                                command=_command_line())
@@ -378,14 +416,22 @@ def evaluate(model_dir, file, out, rater_column, kind, shots, draws, truth, seed
 
 @cli.command()
 @click.option("--out", default="pluralist-demo", show_default=True, type=click.Path(file_okay=False))
-@click.option("--encoder", default="minilm", show_default=True)
-@click.option("--seed", default=0, show_default=True)
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
-def demo(out, encoder, seed, cache_dir):
+@_bundle("embedding", _embed_spec, _encoder, _cache_dir)
+@_seed
+def demo(out, embedding, seed):
     """The main job: benchmark -> embeddings -> models -> evaluation."""
-    from .jobs import run_demo
+    from .evaluation import markdown_summary
+    from .workflows import run_demo
 
-    run_demo(Path(out), encoder_name=encoder, seed=seed, cache_dir=cache_dir, command=_command_line())
+    console = _console()
+    console.rule("[bold]pluralist demo")
+    results, report, headline = run_demo(Path(out), embedding, seed=seed, command=_command_line(),
+                                         say=console.print)
+    print(markdown_summary(results))
+    console.print(f"best personalised family: {headline['best_family']}: "
+                  f"{100 * headline['gain_over_bt_k20']:+.1f} points over bt on unseen raters at k=20, "
+                  f"{100 * headline['best_seen_fraction_of_bayes']:.1f}% of Bayes accuracy on seen raters")
+    console.print(f"report: {report}  ({headline['seconds']:.0f}s)")
 
 
 def main():

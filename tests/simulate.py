@@ -45,14 +45,12 @@ def split_rows(rows: np.ndarray, fraction: float, seed: int = 0):
 
 def adapted_accuracy(model, data, sim: Simulation, raters, k: int, seed: int = 0) -> float:
     """Mean accuracy on each rater's other comparisons after adapting on k of them."""
-    from pluralist.adapt import adapted_margin
-
     rng = np.random.default_rng(seed)
     accuracies = []
     for r in raters:
         rows = rng.permutation(sim.rows([r]))
         profile = model.adapt(data.batch(rows[:k]))
-        margin = adapted_margin(model, profile, data.batch(rows[k:]))
+        margin = model.adapted_margin(profile, data.batch(rows[k:]))
         accuracies.append(float((margin > 0).float().mean()))
     return float(np.mean(accuracies))
 

@@ -58,7 +58,7 @@ def _rows(accuracy: dict, unguarded: dict) -> list[dict]:
 
 
 def test_targets_take_differences_within_a_draw():
-    from pluralist.noise import NOISE_METHODS
+    from pluralist.training.noise import NOISE_METHODS
 
     accuracy, unguarded = {}, {}
     for seed, plain in ((1, 0.50), (2, 0.60)):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pluralist.evaluate import (bootstrap_over_raters, brier, correct, log_loss, reliability,
+from pluralist.metrics import (bootstrap_over_raters, brier, correct, log_loss, calibration,
                                 summarize, worst_fraction_mean)
 
 
@@ -22,8 +22,8 @@ def test_perfectly_calibrated_predictions_have_small_ece():
     p = rng.uniform(0.5, 0.99, 20000)
     outcome = rng.random(20000) < p                 # chosen really wins with probability p
     margin = np.where(outcome, 1, -1) * np.log(p / (1 - p))
-    assert reliability(margin, np.zeros(20000, bool))["ece"] < 0.02
-    overconfident = reliability(3 * margin, np.zeros(20000, bool))["ece"]
+    assert calibration(margin, np.zeros(20000, bool))["ece"] < 0.02
+    overconfident = calibration(3 * margin, np.zeros(20000, bool))["ece"]
     assert overconfident > 0.1
 
 

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from pluralist.models import PreferenceData
-from pluralist.noise import (EMRates, FixedRate, channel_log_prob, most_plausible_per_rater,
+from pluralist.training.noise import (EMRates, FixedRate, channel_log_prob, most_plausible_per_rater,
                              with_label_weights)
 
 
@@ -12,7 +12,7 @@ from pluralist.noise import (EMRates, FixedRate, channel_log_prob, most_plausibl
 @pytest.mark.parametrize("rate", [0.0, 0.1, 0.25, 0.45])
 def test_unbiased_loss_in_expectation_equals_the_clean_loss(rate):
     margin = torch.linspace(-6, 6, 49)
-    keep, flip = FixedRate("unbiased", rate).label_weights(None, np.arange(49), None)
+    keep, flip = FixedRate("unbiased", rate).label_weights(np.arange(49))
     unbiased = lambda d: -(keep * F.logsigmoid(d) + flip * F.logsigmoid(-d))
     # observed label correct with probability 1 - rate, reversed with probability rate
     expected = (1 - rate) * unbiased(margin) + rate * unbiased(-margin)
@@ -22,7 +22,7 @@ def test_unbiased_loss_in_expectation_equals_the_clean_loss(rate):
 
 
 def test_label_smoothing_weights_and_weighted_batch():
-    keep, flip = FixedRate("label-smoothing", 0.2).label_weights(None, np.arange(3), None)
+    keep, flip = FixedRate("label-smoothing", 0.2).label_weights(np.arange(3))
     assert torch.allclose(keep, torch.full((3,), 0.8)) and torch.allclose(flip, torch.full((3,), 0.2))
     data = PreferenceData.from_arrays(np.eye(4), [0, 1, 2], [1, 2, 3], [0, 0, 0])
     batch = with_label_weights(data.batch([0, 1, 2]), keep, flip)
@@ -86,7 +86,7 @@ def test_em_converges_to_the_true_flip_rate_with_a_calibrated_model():
         model.head.weight.fill_(1.0)
         model.head.bias.zero_()
     em = EMRates(n, data.raters, warmup_epochs=0)
-    em.e_step(model, data, np.arange(n))
+    em.start_epoch(model, data, np.arange(n), ())
     assert abs(em.global_rate - true_rate) < 0.02
     assert abs(em.rater_rates.mean() - true_rate) < 0.02     # ~40 anchors each: noisy one by one
     assert np.abs(em.rater_rates - true_rate).mean() < 0.06
@@ -99,8 +99,8 @@ def test_em_converges_to_the_true_flip_rate_with_a_calibrated_model():
 
 def test_peer_review_keeps_a_cleaner_subset_than_random_selection():
     from pluralist.models import build_model
-    from pluralist.noise import make_noise
-    from pluralist.train import TrainConfig, fit
+    from pluralist.training.noise import NoiseSpec, make_strategy
+    from pluralist.training.loop import TrainConfig, fit
 
     rng = np.random.default_rng(5)
     vectors = rng.standard_normal((300, 12))
@@ -115,7 +115,7 @@ def test_peer_review_keeps_a_cleaner_subset_than_random_selection():
                                       np.zeros(n, int))
     torch.manual_seed(0)
     model = build_model("bt", dim=12, raters=data.raters)
-    noise = make_noise("peer-review", 0.3, data, model)
+    noise = make_strategy(NoiseSpec("peer-review", 0.3), data, model)
     fit(model, data, np.arange(n), TrainConfig(epochs=12, batch_size=256, patience=20), noise=noise)
     kept = np.flatnonzero(noise.kept_for_model)
     assert len(kept) < 0.85 * n                                   # it did select
@@ -129,7 +129,7 @@ def _fitted_on_simulated_raters(weights, seed: int, family: str, **options):
     """(simulation, data, model): 120 comparisons per rater with these true weights
     over 400 random 6-d items, and `family` fitted to them."""
     from pluralist.models import build_model
-    from pluralist.train import TrainConfig, fit
+    from pluralist.training.loop import TrainConfig, fit
 
     from .simulate import Simulation
 
@@ -143,7 +143,7 @@ def _fitted_on_simulated_raters(weights, seed: int, family: str, **options):
 
 
 def test_a_reversed_rater_is_flagged_and_a_consistent_minority_is_not():
-    from pluralist.reliability import rater_reliability
+    from pluralist.robust.reliability import rater_reliability
 
     # 40 majority raters (+taste), 6 minority raters (-taste), one reversed rater
     weights = [CONSENSUS + TASTE] * 40 + [CONSENSUS - TASTE] * 6 + [-(CONSENSUS + TASTE)]
@@ -159,7 +159,7 @@ def test_a_reversed_rater_is_flagged_and_a_consistent_minority_is_not():
 
 
 def test_a_rater_who_picks_at_random_is_flagged_random_and_nobody_else_is():
-    from pluralist.reliability import POSSIBLE_SE, rater_reliability
+    from pluralist.robust.reliability import POSSIBLE_SE, rater_reliability
 
     # 40 majority raters, 6 minority raters, and one whose utility is flat: every label a coin.
     # (Of simulation seeds 0-7, one gave the coin rater an own-model accuracy of 0.617 by
@@ -174,7 +174,7 @@ def test_a_rater_who_picks_at_random_is_flagged_random_and_nobody_else_is():
 
 def test_random_is_for_raters_surely_less_consistent_than_the_typical_one():
     """Under heavy noise every rater is near a coin: the typical rater is not flagged."""
-    from pluralist.reliability import _flags
+    from pluralist.robust.reliability import _flags
 
     coin = {"reversal_interval90": [-0.1, 0.1], "reversal_gain": 0.0, "own_model_accuracy": 0.5,
             "own_model_accuracy_interval90": [0.42, 0.58]}
@@ -186,7 +186,7 @@ def test_random_is_for_raters_surely_less_consistent_than_the_typical_one():
 def test_voters_are_mixed_in_probability_not_in_log_probability():
     """A rater like one of two voters who disagree is explained with the mean of their
     probabilities; where the voters agree the mix is each of them."""
-    from pluralist.consensus import mixed_log_prob
+    from pluralist.robust.reversal import mixed_log_prob
 
     disagree = np.log([[0.9, 0.1], [0.6, 0.2]])
     assert mixed_log_prob(disagree) == pytest.approx(np.log([0.5, 0.4]))
@@ -197,7 +197,7 @@ def test_voters_are_mixed_in_probability_not_in_log_probability():
 
 def test_reversed_raters_cannot_vouch_for_each_other_and_bt_only_gives_sure_flags():
     """Also: a rater who always picks the response shown first is flagged position-biased."""
-    from pluralist.reliability import rater_reliability
+    from pluralist.robust.reliability import rater_reliability
 
     # 40 majority, 6 minority and 5 reversed majority raters: the reversed ones
     # agree with each other, so only leaving them out of the voters exposes them
@@ -223,7 +223,7 @@ def test_reversed_raters_cannot_vouch_for_each_other_and_bt_only_gives_sure_flag
 def test_early_stopping_scores_validation_labels_under_the_noise_model():
     """With a flip rate, the loop's validation log-loss is the noisy-channel one."""
     from pluralist.models import build_model
-    from pluralist.train import TrainConfig, evaluate_rows, fit
+    from pluralist.training.loop import TrainConfig, evaluate_rows, fit
 
     rng = np.random.default_rng(3)
     vectors = rng.standard_normal((50, 4))
@@ -243,13 +243,13 @@ def test_early_stopping_scores_validation_labels_under_the_noise_model():
 def test_peer_review_scores_validation_labels_at_its_rate_from_the_first_epoch():
     """Warming up, it keeps every label, but the validation labels are still noisy."""
     from pluralist.models import build_model
-    from pluralist.noise import make_noise
+    from pluralist.training.noise import NoiseSpec, make_strategy
 
     data = PreferenceData.from_arrays(np.random.default_rng(0).standard_normal((6, 3)),
                                       [0, 1, 2, 3], [1, 2, 3, 4], [0, 0, 0, 0])
     torch.manual_seed(0)
     model = build_model("bt", dim=3, raters=data.raters)
-    review = make_noise("peer-review", 0.3, data, model)
+    review = make_strategy(NoiseSpec("peer-review", 0.3), data, model)
     batch = data.batch([0, 1, 2, 3])
     assert review.keep_share == 1.0
     with torch.no_grad():
@@ -261,41 +261,39 @@ def test_peer_review_scores_validation_labels_at_its_rate_from_the_first_epoch()
 def test_a_flip_rate_outside_zero_to_one_half_is_refused(method, rate):
     from pluralist.errors import ModelError
     from pluralist.models import build_model
-    from pluralist.noise import make_noise
+    from pluralist.training.noise import NoiseSpec, make_strategy
 
-    data = PreferenceData.from_arrays(np.eye(4), [0, 1, 2], [1, 2, 3], [0, 0, 0])
-    model = build_model("bt", dim=4, raters=data.raters)
     with pytest.raises(ModelError, match="flip rate"):
-        make_noise(method, rate, data, model)
+        NoiseSpec(method, rate)
 
 
 @pytest.mark.parametrize("method, rate", [("none", 0.3), ("em", 0.2), ("label-smoothing", 0.0),
                                           ("unbiased", 0.0)])
 def test_a_flip_rate_is_refused_where_unused_and_required_where_needed(method, rate):
     from pluralist.errors import ModelError
-    from pluralist.noise import make_noise
+    from pluralist.training.noise import NoiseSpec, make_strategy
 
-    data = PreferenceData.from_arrays(np.eye(4), [0, 1, 2], [1, 2, 3], [0, 0, 0])
     with pytest.raises(ModelError, match="flip rate"):
-        make_noise(method, rate, data)
+        NoiseSpec(method, rate)
 
 
 def test_the_peer_trains_with_the_step_size_the_model_is_given(monkeypatch):
-    import pluralist.noise
-    from pluralist.pipeline import train
-    from pluralist.train import TrainConfig
+    import pluralist.training.recipe
+    from pluralist.training import NoiseSpec, TrainConfig, train
 
     data = PreferenceData.from_arrays(np.random.default_rng(0).standard_normal((6, 3)),
                                       [0, 1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 0], [0, 0, 0, 1, 1, 1])
-    made, make = [], pluralist.noise.make_noise
-    monkeypatch.setattr(pluralist.noise, "make_noise", lambda *a, **k: made.append(make(*a, **k)) or made[-1])
-    train(data, np.arange(6), "bt", config=TrainConfig(epochs=1, lr=3e-3), noise="peer-review", noise_rate=0.2)
+    made, make = [], pluralist.training.recipe.make_strategy
+    monkeypatch.setattr(pluralist.training.recipe, "make_strategy",
+                        lambda *a, **k: made.append(make(*a, **k)) or made[-1])
+    train(data, np.arange(6), "bt", config=TrainConfig(epochs=1, lr=3e-3),
+          noise=NoiseSpec("peer-review", 0.2))
     assert made[0].optimizer.param_groups[0]["lr"] == 3e-3
 
 
 def test_voter_margins_are_computed_once_when_they_fit_and_the_gains_do_not_depend_on_it(monkeypatch):
     """Above CACHE_BYTES the margins are recomputed every round: the same gains either way."""
-    from pluralist import consensus
+    from pluralist.robust import reversal as consensus
 
     weights = [CONSENSUS + TASTE] * 20 + [-(CONSENSUS + TASTE)] * 3   # reversed: more than one round
     sim, data, model = _fitted_on_simulated_raters(weights, 3, "lowrank", rank=2)
@@ -314,7 +312,7 @@ def test_voter_margins_are_computed_once_when_they_fit_and_the_gains_do_not_depe
 def test_a_reversal_must_stand_out_from_the_typical_rater_to_be_flagged():
     """Where every rater's gain is near zero (the model cannot tell raters from their
     reversal), an interval above zero by chance is not enough."""
-    from pluralist.reliability import _flags, outlier_floor
+    from pluralist.robust.reliability import _flags, outlier_floor
 
     sure = {"reversal_interval90": [0.01, 0.05], "reversal_gain": 0.03, "own_model_accuracy": 0.8,
             "own_model_accuracy_interval90": [0.7, 0.9]}     # z = 0.03 / (0.04 / (2 * 1.645)) = 2.47
@@ -333,7 +331,7 @@ def test_without_a_shared_taste_few_raters_stand_out_as_reversed(monkeypatch):
     """80 raters with random tastes and nothing all agree on: a reversed taste is just
     another rater's, and chance put a third of them above the possibly-adversarial
     threshold before raters had to stand out (31 of 80 on this draw; 27 to 34 on four)."""
-    from pluralist import reliability
+    from pluralist.robust import reliability
 
     weights = np.random.default_rng(100).standard_normal((80, 6)) * 2.0
     weights[:, 0] = 0                                          # no consensus direction

@@ -66,7 +66,7 @@ def test_flipped_labels_are_recorded_and_match_the_noise_rate():
 
 
 def test_position_biased_raters_are_found_and_the_rest_of_the_data_is_unchanged():
-    from pluralist.position import position_bias
+    from pluralist.robust.position import position_bias
 
     config = SynthConfig(raters=80, comparisons_per_rater=100, responses_per_prompt=30, prompts=8)
     plain, biased = generate(config), generate(SynthConfig(**{**config.__dict__, "position_bias": 0.1}))

@@ -2,7 +2,7 @@
 
 from .base import TEXT_FORMATS, Encoder, compose_text, get_encoder
 from .cache import EmbeddingCache, EmbedStats, default_cache_dir
-from .embed import TableEmbeddings, embed_table
+from .embed import EmbedSpec, TableEmbeddings, embed, embed_table
 
 __all__ = ["TEXT_FORMATS", "Encoder", "compose_text", "get_encoder", "EmbeddingCache",
-           "EmbedStats", "default_cache_dir", "TableEmbeddings", "embed_table"]
+           "EmbedStats", "default_cache_dir", "EmbedSpec", "TableEmbeddings", "embed", "embed_table"]

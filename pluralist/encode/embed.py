@@ -7,8 +7,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.table import ComparisonTable
-from .base import compose_text
+from .base import compose_text, get_encoder
 from .cache import EmbeddingCache, EmbedStats
+
+
+@dataclass(frozen=True)
+class EmbedSpec:
+    """Which embeddings: the encoder's name, how a text is composed from prompt and
+    response, and the cache root (None: $PLURALIST_CACHE or ~/.cache/pluralist)."""
+
+    encoder: str = "minilm"
+    text_format: str = "response"
+    cache_dir: str | None = None
+
+    def cache(self, *, progress: bool = False) -> EmbeddingCache:
+        return EmbeddingCache(get_encoder(self.encoder), self.cache_dir, progress=progress)
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,3 +51,8 @@ def embed_table(table: ComparisonTable, cache: EmbeddingCache, *,
 
     return TableEmbeddings(vectors, rows(chosen), rows(rejected), rows(prompts),
                            cache.encoder.id, text_format, cache.last_stats)
+
+
+def embed(table: ComparisonTable, spec: EmbedSpec, *, progress: bool = False) -> TableEmbeddings:
+    """Every distinct text of `table` embedded as `spec` says, through its cache."""
+    return embed_table(table, spec.cache(progress=progress), text_format=spec.text_format)

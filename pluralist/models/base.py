@@ -13,12 +13,14 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..losses import preference_log_prob, weighted_mean
+from .losses import preference_log_prob, weighted_mean
 from .data import Batch, PreferenceData
+from .solve import solve_linear_rater
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class PreferenceModel(nn.Module):
     family: ClassVar[str]
     Config: ClassVar[type] = ModelConfig
     rank_option: ClassVar[str | None] = None   # the Config field that `--rank` sets
+    personalised: ClassVar[bool] = True         # has per-rater preferences (bt has not)
     # shared Config fields this family has no use for: setting one is refused, not ignored
     unused_options: ClassVar[tuple[str, ...]] = ()
 
@@ -74,11 +77,22 @@ class PreferenceModel(nn.Module):
     def reward_adapted(self, profile: RaterProfile, emb, prompt=None) -> torch.Tensor:
         raise NotImplementedError
 
+    def adapted_margin(self, profile: RaterProfile, batch: Batch) -> torch.Tensor:
+        """(B,) margins of comparisons for a rater described by `profile`."""
+        with torch.no_grad():
+            return (self.reward_adapted(profile, batch.chosen, batch.prompt)
+                    - self.reward_adapted(profile, batch.rejected, batch.prompt))
+
     def voter_margins(self, batch: Batch, voters: torch.Tensor) -> torch.Tensor:
         """(B, V) margin of each comparison under each voter's preferences (consensus.py);
         one margin pass per voter, which families override with one pass for all."""
         return torch.stack([self.margin(dataclasses.replace(batch, rater=torch.full_like(batch.rater, voter)))
                             for voter in voters.tolist()], 1)
+
+    def rater_parameters(self) -> list[list[float]] | None:
+        """Seen raters' parameters (R, K) for the report's map of raters; None where the
+        family has none to show."""
+        return None
 
     def log_prob(self, batch: Batch) -> torch.Tensor:
         """(B,) log P(observed outcome)."""
@@ -155,14 +169,18 @@ class LinearRaterModel(PreferenceModel):
         offset, design = self.item_design(emb, prompt)
         return offset + (design * self.theta(raters)).sum(-1)
 
+    def rater_parameters(self) -> list[list[float]] | None:
+        if self.population_theta().numel() == 0:
+            return None
+        with torch.no_grad():
+            return self.theta(torch.arange(self.n_raters)).numpy().round(5).tolist()
+
     def voter_margins(self, batch: Batch, voters: torch.Tensor) -> torch.Tensor:
         offset, design = self.pair_design(batch)                 # (B,), (B, K)
         return offset.unsqueeze(1) + design @ self.theta(voters).T
 
     def fit_theta(self, batch: Batch, prior_mean: torch.Tensor, precision: float):
         """theta (K,) as a numpy array: the convex solve for one rater of these comparisons."""
-        from ..adapt import solve_linear_rater
-
         with torch.no_grad():
             offset, design = self.pair_design(batch)
             return solve_linear_rater(
@@ -191,3 +209,17 @@ def evaluating(model: nn.Module):
             yield model
     finally:
         model.train(was_training)
+
+
+def margins(model: PreferenceModel, data: PreferenceData, rows) -> np.ndarray:
+    """(n,) each row's margin for its own rater, in eval mode (the model's mode is kept)."""
+    with evaluating(model):
+        out = [model.margin(batch) for batch in data.batches(rows)]
+    return torch.cat(out).numpy() if out else np.zeros(0)
+
+
+def log_probs(model: PreferenceModel, data: PreferenceData, rows) -> np.ndarray:
+    """(n,) log-probability of each row's recorded outcome, in eval mode, as float64."""
+    with evaluating(model):
+        out = [model.log_prob(batch) for batch in data.batches(rows)]
+    return torch.cat(out).double().numpy()

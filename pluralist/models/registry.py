@@ -1,8 +1,12 @@
-"""Family name -> model class. A family registers itself with @register."""
+"""Family name -> model class. A family is one module in `families/`, registered by @register."""
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import pkgutil
+
+import torch
 
 from ..errors import ModelError
 
@@ -26,8 +30,10 @@ def family_names() -> list[str]:
     return sorted(FAMILIES)
 
 
-def build_model(family: str, *, dim: int, raters, **options):
-    """A fresh model; `options` are the family's Config fields (unknown ones refused)."""
+def build_model(family: str, *, dim: int, raters, seed: int | None = None, **options):
+    """A fresh model; `options` are the family's Config fields (unknown ones refused).
+    With `seed`, its initial parameters come from that seed and torch's global random
+    state is left as it was."""
     cls = get_family(family)
     known = {f.name for f in dataclasses.fields(cls.Config)}
     usable = sorted(known - set(cls.unused_options))
@@ -41,15 +47,17 @@ def build_model(family: str, *, dim: int, raters, **options):
         if getattr(config, name) != getattr(defaults, name):
             raise ModelError(f"family {family!r} does not use option {name!r}; "
                              f"its options are {usable}")
-    return cls(config, dim=dim, raters=tuple(raters))
-
-
-_FAMILY_MODULES = ("bt", "lowrank", "mixture", "decomposed", "ideal_point", "gpm",
-                   "variational")
+    if seed is None:
+        return cls(config, dim=dim, raters=tuple(raters))
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return cls(config, dim=dim, raters=tuple(raters))
 
 
 def _import_families() -> None:
-    import importlib
+    """Import every module of the `families` package (its path may be extended): a new
+    family is one file there, registered by its @register."""
+    from . import families
 
-    for module in _FAMILY_MODULES:
-        importlib.import_module(f"{__package__}.{module}")
+    for module in pkgutil.iter_modules(families.__path__):
+        importlib.import_module(f"{families.__name__}.{module.name}")

@@ -10,7 +10,7 @@ from pluralist.data import generate, SynthConfig
 from pluralist.encode import EmbeddingCache, embed_table, get_encoder
 from pluralist.errors import ModelError
 from pluralist.models import PreferenceData, build_model, family_names, load_model, save_model
-from pluralist.train import TrainConfig, evaluate_rows, fit
+from pluralist.training.loop import TrainConfig, evaluate_rows, fit
 
 SMALL = SynthConfig(raters=40, comparisons_per_rater=40, responses_per_prompt=20, prompts=6)
 

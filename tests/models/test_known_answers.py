@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from pluralist.losses import bradley_terry, davidson, rao_kupper
+from pluralist.models.losses import bradley_terry, davidson, rao_kupper
 from pluralist.models import PreferenceData, build_model
-from pluralist.train import TrainConfig, evaluate_rows, fit
+from pluralist.training.loop import TrainConfig, evaluate_rows, fit
 
 from ..simulate import Simulation, adapted_accuracy, rank_k_world, split_rows
 
@@ -113,7 +113,7 @@ def test_rank_k_truth_is_recovered_for_unseen_raters(rank_two, family, options):
     seen, unseen = range(120), range(120, 160)
     data = sim.data(raters_known=120)
     model = trained(family, data, sim.rows(seen), **options)
-    from pluralist.adapt import choose_adapt_prior
+    from pluralist.training.calibrate import choose_adapt_prior
 
     choose_adapt_prior(model, data, sim.rows(seen))
     accuracy = adapted_accuracy(model, data, sim, unseen, k=20)

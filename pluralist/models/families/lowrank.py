@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import LinearRaterModel, ModelConfig, gather_rater
-from .registry import register
+from ..base import LinearRaterModel, ModelConfig, gather_rater
+from ..registry import register
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Seen raters are scored on their held-out comparisons. Unseen raters were never
 trained on: the k-shot curve adapts each of them on k comparisons drawn from
 their pool (several random draws) and scores their disjoint test part; k = 0
-is the population reward. Everything numeric comes from `evaluate.py`.
+is the population reward. Everything numeric comes from `metrics.py`.
 """
 
 from __future__ import annotations
@@ -11,18 +11,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-import torch
 
-from .adapt import adapted_margin
-from .data.split import Split
-from .data.table import ComparisonTable
-from .evaluate import (TIE_RULE, bootstrap_over_raters, correct, log_loss, per_group_mean, summarize,
+from ..data.split import Split
+from ..data.table import ComparisonTable
+from ..metrics import (TIE_RULE, bootstrap_over_raters, correct, log_loss, per_group_mean, summarize,
                        worst_fraction_mean)
-from .models import LinearRaterModel, PreferenceData, PreferenceModel
-from .models.base import evaluating
-from .pipeline import train
-from .reliability import rater_reliability
-from .train import TrainConfig
+from ..models import PreferenceData, PreferenceModel
+from ..models.base import margins
+from ..robust.reliability import rater_reliability
+from ..training import NoiseSpec, TrainConfig, train
 
 SHOTS = (0, 1, 2, 5, 10, 20, 50)
 
@@ -45,19 +42,12 @@ class Benchmark:
     notes: list[str] = field(default_factory=list)
 
 
-def margins(model: PreferenceModel, data: PreferenceData, rows) -> np.ndarray:
-    """(n,) each row's margin for its own rater, in eval mode (the model's mode is kept)."""
-    with evaluating(model):
-        out = [model.margin(batch) for batch in data.batches(rows)]
-    return torch.cat(out).numpy() if out else np.zeros(0)
-
-
 def evaluate_model(model: PreferenceModel, bench: Benchmark, config: EvalConfig = EvalConfig()) -> dict:
     table, split = bench.table, bench.split
     result = {"seen": _summary(model, bench, split.seen_test, config.seed),
               "unseen_kshot": kshot_curve(model, bench, config),
               "diagnostics": model.diagnostics(), "accuracy_rule": TIE_RULE}
-    result["rater_profiles"] = rater_profiles(model)
+    result["rater_profiles"] = model.rater_parameters()
     every_seen_row = np.concatenate([split.train, split.seen_test])
     result["reliability"] = rater_reliability(model, bench.data, table.rows_by_rater(every_seen_row),
                                               seed=config.seed, chosen_first=table.chosen_first)
@@ -99,7 +89,7 @@ def _kshot_point(model, bench, pools, tests, k, config) -> dict:
                 margin = margins(model, bench.data, test_rows)
             else:
                 profile = model.adapt(bench.data.batch(rng.choice(pools[rater], k, replace=False)))
-                margin = adapted_margin(model, profile, test_batch).numpy()
+                margin = model.adapted_margin(profile, test_batch).numpy()
             rater_hits.append(correct(margin, bench.table.tie[test_rows]))
             rater_margins.append(margin)
         hits.append(np.mean(rater_hits, 0))
@@ -123,25 +113,15 @@ def _kshot_point(model, bench, pools, tests, k, config) -> dict:
     return point
 
 
-def rater_profiles(model: PreferenceModel) -> list[list[float]] | None:
-    """Seen raters' parameters (for the map of raters), where the family has them."""
-    with torch.no_grad():
-        if isinstance(model, LinearRaterModel) and model.population_theta().numel() > 0:
-            return model.theta(torch.arange(model.n_raters)).numpy().round(5).tolist()
-        if hasattr(model, "membership") and not getattr(model.config, "router", False):
-            return model.membership.numpy().round(5).tolist()
-    return None
-
-
 def compare(bench: Benchmark, families: dict[str, dict], train_config: TrainConfig,
             eval_config: EvalConfig = EvalConfig(), on_done=None,
-            noise: tuple[str, float] = ("none", 0.0)) -> dict:
+            noise: NoiseSpec = NoiseSpec()) -> dict:
     """Train each family on the same split and seeds (and label-noise strategy);
     evaluate them the same way."""
     results = {}
     for family, options in families.items():
         model, trained, prior = train(bench.data, bench.split.train, family, options=options,
-                                      config=train_config, noise=noise[0], noise_rate=noise[1])
+                                      config=train_config, noise=noise)
         results[family] = {"options": options, "train": {k: v for k, v in asdict(trained).items()
                                                          if k != "history"},
                            "adapt_prior": prior, **evaluate_model(model, bench, eval_config)}

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 from . import plots
-from .fileio import write_json_atomic, write_text_atomic
-from .reliability import FLAGS
+from ..fileio import write_json_atomic, write_text_atomic
+from ..robust.reliability import FLAGS
 
 SUMMARY_K = 20
 

@@ -20,8 +20,8 @@ import torch
 from torch import nn
 
 from ..losses import preference_log_prob, weighted_mean
-from .base import LinearRaterModel, ModelConfig, RaterProfile, gather_rater
-from .registry import register
+from ..base import LinearRaterModel, ModelConfig, RaterProfile, gather_rater
+from ..registry import register
 
 ACTIVE_UNIT_VARIANCE = 0.01
 

@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import LinearRaterModel, ModelConfig, RaterProfile, gather_rater
-from .registry import register
+from ..base import LinearRaterModel, ModelConfig, RaterProfile, gather_rater
+from ..registry import register
 
 PCA_SAMPLE = 20000  # differences used for the decomposition; enough for 384-d directions
 

@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..losses import preference_log_prob, weighted_mean
-from .base import ModelConfig, PreferenceModel, RaterProfile, gather_rater
-from .registry import register
+from ..base import ModelConfig, PreferenceModel, RaterProfile, gather_rater
+from ..registry import register
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,11 @@ class Mixture(PreferenceModel):
         else:
             weights = torch.tensor(profile.values["membership"]).expand(len(emb), -1)
         return (weights * self.heads(emb)).sum(-1)
+
+    def rater_parameters(self):
+        if self.config.router:   # memberships then depend on the prompt: no one point per rater
+            return None
+        return self.membership.numpy().round(5).tolist()
 
     def diagnostics(self):
         return {"component_shares": self.membership.mean(0).round(decimals=3).tolist()}

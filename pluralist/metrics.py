@@ -46,7 +46,7 @@ def brier(margin: np.ndarray, tie: np.ndarray) -> float:
     return float(((expit(margin) - np.where(tie, 0.5, 1.0)) ** 2).mean())
 
 
-def reliability(margin: np.ndarray, tie: np.ndarray, bins: int = 10) -> dict:
+def calibration(margin: np.ndarray, tie: np.ndarray, bins: int = 10) -> dict:
     """Calibration of the predicted side: confidence max(p, 1 - p) against how often
     that side was chosen, in equal-width bins over [0.5, 1]; ECE is their weighted gap."""
     p = expit(margin)
@@ -98,7 +98,7 @@ def summarize(margin: np.ndarray, tie: np.ndarray, raters: np.ndarray, groups: n
     out = {"comparisons": int(len(margin)), "raters": int(len(unique)),
            "accuracy": float(hits.mean()), "accuracy_ci95": [low, high],
            "log_loss": log_loss(margin, tie), "brier": brier(margin, tie),
-           "calibration": reliability(margin, tie),
+           "calibration": calibration(margin, tie),
            "per_rater_accuracy": {"mean": float(per_rater.mean()),
                                   "worst_10pct": worst_fraction_mean(per_rater),
                                   "quantiles": {q: float(np.quantile(per_rater, float(q)))

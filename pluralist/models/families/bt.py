@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .base import LinearRaterModel, ModelConfig
-from .registry import register
+from ..base import LinearRaterModel, ModelConfig
+from ..registry import register
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class BTConfig(ModelConfig):
 @register
 class BradleyTerry(LinearRaterModel):
     family = "bt"
+    personalised = False
     unused_options = ("rater_l2",)   # no L2 penalty on per-rater parameters
     Config = BTConfig
 

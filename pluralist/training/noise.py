@@ -38,9 +38,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .errors import ModelError
-from .models.base import evaluating
-from .models.data import Batch, PreferenceData
+from ..errors import ModelError
+from ..models import build_model
+from ..models.base import log_probs, margins
+from ..models.data import Batch, PreferenceData
+from .anchors import anchors
 
 NOISE_METHODS = ("none", "label-smoothing", "unbiased", "em", "peer-review")
 
@@ -79,6 +81,45 @@ def check_noise_option(method: str, rate: float) -> None:
     check_flip_rate(rate)
 
 
+@dataclass(frozen=True)
+class NoiseSpec:
+    """How to treat possibly flipped labels, from the command line to the strategy:
+    a method of NOISE_METHODS and its flip rate (0 where the method takes none)."""
+
+    method: str = "none"
+    rate: float = 0.0
+
+    def __post_init__(self):
+        check_noise_option(self.method, self.rate)
+
+
+class LabelNoise:
+    """The protocol the training loop calls, with do-nothing defaults: labels taken as
+    given. A strategy overrides what it needs."""
+
+    def start_epoch(self, model, data: PreferenceData, train_rows, val_rows) -> None:
+        """At the start of every epoch (after the family's own e_step)."""
+
+    def before_step(self, rows: np.ndarray, batch: Batch) -> None:
+        """Before the model's step on `batch`: a strategy that trains something of its
+        own (peer review's peer) does it here."""
+
+    def weigh(self, rows: np.ndarray, batch: Batch) -> Batch:
+        """The batch the model trains on: label weights, with reversed copies if any."""
+        return batch
+
+    def observed_log_prob(self, model, batch: Batch) -> torch.Tensor:
+        """(B,) log P(recorded label) under the strategy's noise model (early stopping)."""
+        return model.log_prob(batch)
+
+    def report(self) -> dict | None:
+        """What the strategy learned, for TrainResult.noise (None: nothing)."""
+        return None
+
+
+PlainLabels = LabelNoise
+
+
 def with_label_weights(batch: Batch, keep: torch.Tensor, flip: torch.Tensor) -> Batch:
     """The batch with weights w*keep, followed by its swap with weights w*flip
     (left out when no reversal carries weight, as in peer review)."""
@@ -94,7 +135,7 @@ def with_label_weights(batch: Batch, keep: torch.Tensor, flip: torch.Tensor) -> 
 
 
 @dataclass
-class FixedRate:
+class FixedRate(LabelNoise):
     """Label smoothing or the unbiased loss for a known flip rate."""
 
     method: str
@@ -103,7 +144,8 @@ class FixedRate:
     def __post_init__(self):
         check_flip_rate(self.rate)
 
-    def label_weights(self, model, rows: np.ndarray, batch: Batch):
+    def label_weights(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(keep, flip) weights of each row's label and of its reversal."""
         n = len(rows)
         if self.method == "label-smoothing":
             keep, flip = 1 - self.rate, self.rate
@@ -111,18 +153,18 @@ class FixedRate:
             keep, flip = (1 - self.rate) / (1 - 2 * self.rate), -self.rate / (1 - 2 * self.rate)
         return torch.full((n,), keep), torch.full((n,), flip)
 
+    def weigh(self, rows: np.ndarray, batch: Batch) -> Batch:
+        return with_label_weights(batch, *self.label_weights(rows))
+
     def observed_log_prob(self, model, batch: Batch) -> torch.Tensor:
         return channel_log_prob(model, batch, self.rate)
-
-    def e_step(self, model, data: PreferenceData, rows, holdout=()) -> None:
-        pass
 
     def report(self) -> dict:
         return {"method": self.method, "rate": self.rate}
 
 
 @dataclass
-class EMRates:
+class EMRates(LabelNoise):
     """Per-rater flip rates (Beta-shrunk toward the pooled rate) and label posteriors."""
 
     n_rows: int
@@ -138,9 +180,13 @@ class EMRates:
         self.correct = np.ones(self.n_rows)
         self.rater_rates = np.full(len(self.raters), self.global_rate)
 
-    def label_weights(self, model, rows: np.ndarray, batch: Batch):
+    def label_weights(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(keep, flip): each row's posterior probability of a correct label, and its complement."""
         c = torch.from_numpy(self.correct[rows]).float()
         return c, 1 - c
+
+    def weigh(self, rows: np.ndarray, batch: Batch) -> Batch:
+        return with_label_weights(batch, *self.label_weights(rows))
 
     def observed_log_prob(self, model, batch: Batch) -> torch.Tensor:
         if self._epoch <= self.warmup_epochs:   # trained plainly so far
@@ -151,14 +197,11 @@ class EMRates:
         """Each comparison's flip rate: its rater's, or the pooled one for unknown raters."""
         return np.where(rater >= 0, self.rater_rates[np.clip(rater, 0, None)], self.global_rate)
 
-    def e_step(self, model, data: PreferenceData, rows, holdout=()) -> None:
-        from .consensus import anchors
-        from .experiment import margins
-
+    def start_epoch(self, model, data: PreferenceData, train_rows, val_rows) -> None:
         self._epoch += 1
         if self._epoch <= self.warmup_epochs:
             return
-        rows = np.asarray(rows)
+        rows, holdout = np.asarray(train_rows), val_rows
         # Rates from rows the model has not trained on (the validation rows), where
         # its largest margins are honest; in-sample only when there are none.
         probe = np.asarray(holdout) if len(holdout) else rows
@@ -168,7 +211,7 @@ class EMRates:
         self.global_rate = float(np.clip(against.mean(), 1e-4, 0.499))
         self._update_rater_rates(data.rater.numpy()[probe[picked]], against)
         rate = self._rates_of(data.rater.numpy()[rows])
-        p_observed = np.exp(_log_probs(model, data, rows))
+        p_observed = np.exp(log_probs(model, data, rows))
         right = (1 - rate) * p_observed
         self.correct[rows] = right / (right + rate * (1 - p_observed))
 
@@ -186,7 +229,7 @@ class EMRates:
                 "rater_rates": dict(zip(self.raters, self.rater_rates.round(4).tolist()))}
 
 
-class PeerReview:
+class PeerReview(LabelNoise):
     """Two models of one family, each taught by the other's choice of plausible labels.
 
     The choice is made per rater, once an epoch: of each rater's comparisons,
@@ -216,8 +259,8 @@ class PeerReview:
         ramped = max(self.epoch - self.warmup_epochs, 0) / self.ramp_epochs
         return 1.0 - self.rate * min(ramped, 1.0)
 
-    def e_step(self, model, data: PreferenceData, rows, holdout=()) -> None:
-        rows = np.asarray(rows)
+    def start_epoch(self, model, data: PreferenceData, train_rows, val_rows) -> None:
+        rows = np.asarray(train_rows)
         if self.epoch == 0:
             self.peer.prepare(data, rows)
         self.peer.e_step(data, rows)
@@ -226,21 +269,22 @@ class PeerReview:
             return
         rater = data.rater.numpy()[rows]
         self.kept_for_model[rows] = most_plausible_per_rater(
-            _log_probs(self.peer, data, rows), rater, self.keep_share)
+            log_probs(self.peer, data, rows), rater, self.keep_share)
         self.kept_for_peer[rows] = most_plausible_per_rater(
-            _log_probs(model, data, rows), rater, self.keep_share)
+            log_probs(model, data, rows), rater, self.keep_share)
 
-    def label_weights(self, model, rows: np.ndarray, batch: Batch):
-        self._train_peer(batch, torch.from_numpy(self.kept_for_peer[rows]).float())
-        keep = torch.from_numpy(self.kept_for_model[rows]).float()
-        return keep, torch.zeros_like(keep)
-
-    def _train_peer(self, batch: Batch, keep: torch.Tensor) -> None:
+    def before_step(self, rows: np.ndarray, batch: Batch) -> None:
+        """The peer's step on the batch, on the labels the model chose for it."""
+        keep = torch.from_numpy(self.kept_for_peer[rows]).float()
         self.peer.train()
         loss = self.peer.loss(dataclasses.replace(batch, weight=batch.weight * keep))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
+
+    def weigh(self, rows: np.ndarray, batch: Batch) -> Batch:
+        keep = torch.from_numpy(self.kept_for_model[rows]).float()
+        return dataclasses.replace(batch, weight=batch.weight * keep)
 
     def observed_log_prob(self, model, batch: Batch) -> torch.Tensor:
         # The validation labels are flipped at the assumed rate whatever share the
@@ -265,25 +309,16 @@ def most_plausible_per_rater(log_prob: np.ndarray, rater: np.ndarray, share: flo
     return rank < np.maximum(1, np.round(share * counts))[group]
 
 
-def _log_probs(model, data: PreferenceData, rows: np.ndarray) -> np.ndarray:
-    with evaluating(model):
-        out = [model.log_prob(batch) for batch in data.batches(rows)]
-    return torch.cat(out).double().numpy()
-
-
-def make_noise(method: str, rate: float, data: PreferenceData, model=None, *, lr: float = 1e-2):
-    """The strategy for `method`; peer review builds a peer like `model` (another seed),
-    trained with the step size `lr` the model starts with (TrainConfig.lr)."""
-    check_noise_option(method, rate)
-    if method == "none":
-        return None
-    if method == "peer-review":
-        from .models import build_model
-
-        torch.manual_seed(torch.initial_seed() + 1)
-        peer = build_model(model.family, dim=model.dim, raters=model.raters,
-                           **{k: getattr(model.config, k) for k in model.config.__dataclass_fields__})
-        return PeerReview(peer, rate if rate != 0 else 0.2, len(data), lr=lr)   # rate 0: not given
-    if method in ("label-smoothing", "unbiased"):
-        return FixedRate(method, rate)
+def make_strategy(spec: NoiseSpec, data: PreferenceData, model, *, lr: float = 1e-2,
+                  seed: int = 0) -> LabelNoise:
+    """The strategy for `spec`; peer review builds a peer like `model` (seeded with
+    seed + 1), trained with the step size `lr` the model starts with (TrainConfig.lr)."""
+    if spec.method == "none":
+        return PlainLabels()
+    if spec.method == "peer-review":
+        peer = build_model(model.family, dim=model.dim, raters=model.raters, seed=seed + 1,
+                           **dataclasses.asdict(model.config))
+        return PeerReview(peer, spec.rate if spec.rate != 0 else 0.2, len(data), lr=lr)  # 0: not given
+    if spec.method in ("label-smoothing", "unbiased"):
+        return FixedRate(spec.method, spec.rate)
     return EMRates(len(data), data.raters)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .evaluate import wilson_interval
+from ..metrics import wilson_interval
 
 POSITION_LEAN = 0.2
 NOT_ASSESSED = "not assessed: the data do not record which response was shown first"

@@ -27,32 +27,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .models.base import evaluating
-from .models.data import UNKNOWN_RATER, PreferenceData
+from ..models.base import evaluating
+from ..models.data import UNKNOWN_RATER, PreferenceData
 
 MAX_VOTERS = 200   # fewer (24 were tried for the families scored voter by voter) left a
                    # 10% minority with too few voters like them: flagged as reversed
-ANCHOR_SHARE = 0.1         # of a set of comparisons, the tenth with the largest margins
 TOP_VOTERS = 0.1           # the share of voters (at least 3) that explain a rater best
 MAX_ROUNDS = 8             # each leaves out the voters the one before found reversed, until
                            # that set stops changing (3 to 5 rounds on the built-in benchmark)
 RATERS_PER_CALL = 64
 CACHE_BYTES = 256 * 2 ** 20   # voter margins kept between rounds up to this size
-
-
-def anchors(margin: np.ndarray, share: float = ANCHOR_SHARE) -> np.ndarray:
-    """Indices of the `share` of comparisons with the largest |margin| (at least one)."""
-    n = max(1, int(round(share * len(margin))))
-    return np.argsort(-np.abs(margin), kind="stable")[:n]
-
-
-def anchor_flip_rate(margin: np.ndarray, share: float = ANCHOR_SHARE) -> tuple[float, int]:
-    """(labels against the model on the anchors / anchors, anchors); `margin` is the
-    held-out margin of each recorded label (negative: the model prefers the other)."""
-    if len(margin) == 0:
-        return 0.0, 0
-    picked = anchors(margin, share)
-    return float((margin[picked] < 0).mean()), len(picked)
 
 
 def voter_margins(model, data: PreferenceData, rows, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -43,10 +43,10 @@ import math
 
 import numpy as np
 
-from .adapt import adapted_margin
-from .consensus import TOP_VOTERS, anchor_flip_rate, reversal_gains
-from .evaluate import Z90, correct, wilson_interval
+from ..metrics import Z90, correct, wilson_interval
+from ..training.anchors import anchor_flip_rate
 from .position import position_bias
+from .reversal import TOP_VOTERS, reversal_gains
 
 CONSISTENT = 0.6          # own-model accuracy below this: no better than a coin, near enough
 MIN_COMPARISONS = 16      # decided comparisons needed to say anything
@@ -78,7 +78,7 @@ def cross_fitted_margins(model, rows, data, rng) -> np.ndarray:
     out = np.zeros(len(rows))
     for fit, test in (halves, halves[::-1]):
         profile = model.adapt(data.batch(rows[fit]))
-        out[test] = adapted_margin(model, profile, data.batch(rows[test])).numpy()
+        out[test] = model.adapted_margin(profile, data.batch(rows[test])).numpy()
     return out
 
 

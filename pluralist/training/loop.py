@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .models.base import PreferenceModel, evaluating
-from .models.data import PreferenceData
+from ..metrics import correct
+from ..models.base import PreferenceModel, evaluating
+from ..models.data import PreferenceData
+from .noise import LabelNoise, PlainLabels
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,9 @@ class TrainResult:
 
 
 def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig = TrainConfig(),
-        noise=None) -> TrainResult:
-    """`noise`: a label-noise strategy from `pluralist.noise` (None: labels taken as given)."""
-    torch.manual_seed(config.seed)
+        noise: LabelNoise = PlainLabels()) -> TrainResult:
+    """`noise`: a label-noise strategy (training/noise.py); by default labels are taken as given."""
+    torch.manual_seed(config.seed)   # the loop owns the randomness of training
     model.encoder_id, model.text_format = data.encoder_id, data.text_format
     rng = np.random.default_rng(config.seed)
     train_rows, val_rows = _validation_split(np.asarray(rows), config.val_fraction, rng)
@@ -55,8 +57,7 @@ def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig 
     with _Progress(config.progress, config.epochs, model.family) as progress:
         for epoch in range(config.epochs):
             model.e_step(data, train_rows)
-            if noise is not None:
-                noise.e_step(model, data, train_rows, val_rows)
+            noise.start_epoch(model, data, train_rows, val_rows)
             train_loss = _epoch(model, data, rng.permutation(train_rows), optimizer,
                                 config.batch_size, noise)
             val = evaluate_rows(model, data, val_rows, noise)
@@ -74,20 +75,17 @@ def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig 
     model.eval()   # returned ready to score, as a loaded model is
     model.finalize(data, train_rows)
     return TrainResult(len(history), best["epoch"], best["accuracy"], best["log_loss"],
-                       time.perf_counter() - started, history,
-                       noise.report() if noise is not None else None)
+                       time.perf_counter() - started, history, noise.report())
 
 
-def _epoch(model, data, rows, optimizer, batch_size, noise) -> float:
-    from .noise import with_label_weights
-
+def _epoch(model, data, rows, optimizer, batch_size, noise: LabelNoise) -> float:
     model.train()
     total, count = 0.0, 0
     for start in range(0, len(rows), batch_size):
         picked = rows[start:start + batch_size]
         batch = data.batch(picked)
-        if noise is not None:
-            batch = with_label_weights(batch, *noise.label_weights(model, picked, batch))
+        noise.before_step(picked, batch)
+        batch = noise.weigh(picked, batch)
         loss = model.loss(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -96,16 +94,15 @@ def _epoch(model, data, rows, optimizer, batch_size, noise) -> float:
     return total / max(count, 1)
 
 
-def evaluate_rows(model: PreferenceModel, data: PreferenceData, rows, noise=None) -> dict:
-    """Accuracy (ties count one half) and mean log-loss of the model on these rows; with a
-    label-noise strategy, the log-loss of the labels as its noise model predicts them."""
-    from .evaluate import correct
-
+def evaluate_rows(model: PreferenceModel, data: PreferenceData, rows,
+                  noise: LabelNoise = PlainLabels()) -> dict:
+    """Accuracy (ties count one half) and mean log-loss of the model on these rows: the
+    log-loss of the labels as the label-noise strategy's noise model predicts them."""
     hits, log_loss, n = 0.0, 0.0, 0
     with evaluating(model):
         for batch in data.batches(rows):
             hits += float(correct(model.margin(batch).numpy(), batch.tie.numpy()).sum())
-            log_prob = model.log_prob(batch) if noise is None else noise.observed_log_prob(model, batch)
+            log_prob = noise.observed_log_prob(model, batch)
             log_loss -= float(log_prob.sum())
             n += len(batch)
     return {"accuracy": hits / max(n, 1), "log_loss": log_loss / max(n, 1)}

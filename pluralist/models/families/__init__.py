@@ -1,0 +1,1 @@
+"""The model families, one module each; the registry imports every module found here."""

@@ -1,0 +1,246 @@
+"""The multi-step jobs behind the CLI: `demo` (the main job), `compare`, `eval`,
+train-and-save, adapt and score. They return results and say how far they got through
+`say` (the CLI prints it); they print nothing themselves."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import __version__
+from .data import SynthConfig, check_summary, generate, split_raters, write_comparisons
+from .data.split import Split, split_known
+from .data.synthetic import SyntheticBenchmark
+from .data.table import ComparisonTable
+from .encode import EmbedSpec, compose_text, embed, get_encoder
+from .errors import DataError, ModelError
+from .evaluation.protocol import Benchmark, EvalConfig, compare, evaluate_model
+from .evaluation.report import kshot_at, write_report
+from .fileio import write_json_atomic
+from .models import (PreferenceData, RaterProfile, family_names, get_family, load_model,
+                     read_model_meta, save_model)
+from .training import NoiseSpec, TrainConfig, train
+
+
+def quiet(message: str) -> None:
+    """The default `say`: progress goes nowhere."""
+
+
+def personalised_families() -> list[str]:
+    """Every registered family with per-rater preferences (the demo trains them all)."""
+    return [name for name in family_names() if get_family(name).personalised]
+
+
+# --- data --------------------------------------------------------------------------
+
+def truth_path_for(data_path: Path) -> Path:
+    return data_path.with_name(data_path.name.split(".")[0] + ".truth.json")
+
+
+def write_benchmark(config: SynthConfig, out: Path) -> tuple[SyntheticBenchmark, Path]:
+    bench = generate(config)
+    truth_path = truth_path_for(out)
+    write_comparisons(bench.table, out)
+    write_json_atomic(truth_path, bench.truth())
+    return bench, truth_path
+
+
+def load_truth(table: ComparisonTable, truth, data_path) -> np.ndarray | None:
+    """p_chosen per row from `truth`, or else from the .truth.json beside the data, if any."""
+    truth_path = Path(truth) if truth else truth_path_for(Path(data_path))
+    if not truth_path.is_file():
+        return None
+    p_by_id = json.loads(truth_path.read_text()).get("p_chosen", {})
+    if not all(i in p_by_id for i in table.id):
+        return None
+    return np.array([p_by_id[i] for i in table.id])
+
+
+def make_benchmark(table: ComparisonTable, split: Split, embedding: EmbedSpec, *, p_true=None,
+                   progress=True, raters=None) -> Benchmark:
+    """Embed the table and pair it with its split; the rater vocabulary is the split's
+    seen raters unless a trained model's is given."""
+    emb = embed(table, embedding, progress=progress)
+    data = PreferenceData.from_table(table, emb, raters=split.seen_raters if raters is None else raters)
+    return Benchmark(table, data, split, p_true)
+
+
+def require_unseen(split: Split) -> Split:
+    if not split.unseen_raters:
+        raise DataError("the split has no unseen raters, so new-rater adaptation cannot be "
+                        "evaluated; hold some out (--unseen)")
+    return split
+
+
+# --- one model ---------------------------------------------------------------------
+
+def train_and_save(table: ComparisonTable, family: str, out: Path, embedding: EmbedSpec, *,
+                   options: dict, config: TrainConfig, noise: NoiseSpec = NoiseSpec()):
+    emb = embed(table, embedding, progress=config.progress)
+    data = PreferenceData.from_table(table, emb)
+    model, result, prior = train(data, np.arange(len(table)), family, options=options,
+                                 config=config, noise=noise)
+    summary = {"encoder": embedding.encoder, "train": {k: v for k, v in asdict(result).items()
+                                                       if k != "history"},
+               "adapt_prior": prior, "diagnostics": model.diagnostics(),
+               "train_config": asdict(config), "comparisons": len(table)}
+    save_model(model, out, extra=summary)
+    return model, summary
+
+
+def load_with_encoder(model_dir, cache_dir=None):
+    """The model and the embedding it was trained with (refusing any other encoder)."""
+    meta = read_model_meta(model_dir)
+    encoder_name = meta.get("extra", {}).get("encoder")
+    if not encoder_name:
+        raise ModelError(f"{model_dir}: the model does not record its encoder name")
+    model = load_model(model_dir, encoder_id=get_encoder(encoder_name).id)
+    return model, EmbedSpec(encoder_name, model.text_format, cache_dir)
+
+
+def adapt_raters(model_dir, table: ComparisonTable, *, cache_dir=None) -> dict:
+    """Fit a profile for every rater in `table`, shared parts frozen."""
+    model, embedding = load_with_encoder(model_dir, cache_dir)
+    data = PreferenceData.from_table(table, embed(table, embedding), raters=())
+    profiles = {rater: asdict(model.adapt(data.batch(rows)))
+                for rater, rows in table.rows_by_rater().items()}
+    return {"model": str(model_dir), "family": model.family, "encoder_id": model.encoder_id,
+            "profiles": profiles}
+
+
+def score(model_dir, rater: str, prompt: str, responses: list[str], *, profile_path=None,
+          cache_dir=None) -> tuple[list[float], str]:
+    """Rewards of `responses` for `rater`, and which parameters produced them."""
+    model, embedding = load_with_encoder(model_dir, cache_dir)
+    texts = [compose_text(prompt, r, model.text_format) for r in responses]
+    cache = embedding.cache()
+    emb = torch.from_numpy(cache.embed(texts))
+    prompt_emb = torch.from_numpy(cache.embed([prompt] * len(texts)))
+    with torch.no_grad():
+        if rater in model.raters:
+            index = torch.full((len(texts),), model.raters.index(rater))
+            return model.reward(index, emb, prompt_emb).tolist(), "seen rater"
+        profile = _profile_for(profile_path, rater, model)
+        if profile is not None:
+            return model.reward_adapted(profile, emb, prompt_emb).tolist(), "adapted profile"
+        unknown = torch.full((len(texts),), -1)
+        return model.reward(unknown, emb, prompt_emb).tolist(), "unknown rater: population reward"
+
+
+def _profile_for(profile_path, rater, model) -> RaterProfile | None:
+    if profile_path is None:
+        return None
+    profiles = json.loads(Path(profile_path).read_text()).get("profiles", {})
+    if rater not in profiles:
+        return None
+    profile = RaterProfile(**profiles[rater])
+    if profile.family != model.family:
+        raise ModelError(f"{profile_path}: profile of rater {rater!r} is for family "
+                         f"{profile.family!r}, the model is {model.family!r}")
+    return profile
+
+
+# --- reports -----------------------------------------------------------------------
+
+def report_meta(bench: Benchmark, *, data_name: str, embedding: EmbedSpec, encoder_id: str,
+                train_config: TrainConfig, eval_config: EvalConfig, command: str) -> dict:
+    groups = {r: g for r, g in zip(bench.table.rater, bench.table.group)}
+    return {"data": data_name, "comparisons": len(bench.table), "split": bench.split.summary(),
+            "encoder": embedding.encoder, "encoder_id": encoder_id, "library_version": __version__,
+            "train_config": train_config.__dict__, "eval_shots": list(eval_config.shots),
+            "eval_draws": eval_config.draws, "seed": eval_config.seed,
+            "command": command,
+            "ground_truth": bench.p_true is not None, "notes": list(bench.notes),
+            "seen_rater_groups": [groups[r] for r in bench.split.seen_raters]}
+
+
+def family_line(family: str, result: dict) -> str:
+    """One line of progress: a family's headline accuracies once it is evaluated."""
+    k20 = kshot_at(result, 20)
+    return (f"    {family:<12} seen {result['seen']['accuracy']:.3f}   unseen k=0 "
+            f"{kshot_at(result, 0):.3f}   k=20 {'n/a' if k20 is None else f'{k20:.3f}'}"
+            f"   ({result['train']['seconds']:.1f}s)")
+
+
+def run_compare(bench: Benchmark, families: dict[str, dict], out: Path, *, data_name: str,
+                embedding: EmbedSpec, train_config: TrainConfig, eval_config: EvalConfig,
+                command: str, noise: NoiseSpec = NoiseSpec(), say=quiet) -> tuple[dict, Path]:
+    results = compare(bench, families, train_config, eval_config, noise=noise,
+                      on_done=lambda family, result: say(family_line(family, result)))
+    meta = report_meta(bench, data_name=data_name, embedding=embedding,
+                       encoder_id=bench.data.encoder_id, train_config=train_config,
+                       eval_config=eval_config, command=command)
+    return results, write_report(out, meta, results)
+
+
+def compare_file(table: ComparisonTable, families: list[str], out: Path, embedding: EmbedSpec, *,
+                 data_name: str, split: dict, truth, train_config: TrainConfig,
+                 eval_config: EvalConfig, noise: NoiseSpec, command: str, say=quiet):
+    """`pluralist compare`: split, embed, train every family, evaluate, report."""
+    for name in families:
+        get_family(name)  # refuse unknown names before any work
+    bench = make_benchmark(table, require_unseen(split_raters(table, **split)), embedding,
+                           p_true=load_truth(table, truth, data_name))
+    return run_compare(bench, {n: {} for n in families}, out, data_name=str(data_name), noise=noise,
+                       embedding=embedding, train_config=train_config,
+                       eval_config=eval_config, command=command, say=say)
+
+
+def run_eval(model_dir, table: ComparisonTable, out: Path, *, data_name: str, truth,
+             eval_config: EvalConfig, cache_dir, command: str) -> tuple[dict, Path]:
+    """Evaluate a saved model on held-out data: raters it knows are seen, others new."""
+    model, embedding = load_with_encoder(model_dir, cache_dir)
+    bench = make_benchmark(table, split_known(table, model.raters, seed=eval_config.seed), embedding,
+                           p_true=load_truth(table, truth, data_name), raters=model.raters)
+    if not bench.split.seen_test.size:
+        bench.notes.append("no rater of this file is known to the model: seen-rater metrics are absent")
+    results = {model.family: {"options": {}, "train": {},
+                              "adapt_prior": {"chosen": float(model.adapt_prior)},
+                              **evaluate_model(model, bench, eval_config)}}
+    meta = report_meta(bench, data_name=str(data_name), embedding=embedding,
+                       encoder_id=model.encoder_id, train_config=TrainConfig(),
+                       eval_config=eval_config, command=command)
+    return results, write_report(out, meta, results)
+
+
+# --- the demo ----------------------------------------------------------------------
+
+def run_demo(out: Path, embedding: EmbedSpec, *, seed: int, command: str, say=quiet
+             ) -> tuple[dict, Path, dict]:
+    """Benchmark -> embeddings -> every family -> evaluation -> report; returns the
+    results, the report's path and the demo's headline (demo_headline)."""
+    started = time.perf_counter()
+    say("1/4 generating the built-in pluralistic benchmark ...")
+    synth, _ = write_benchmark(SynthConfig(seed=seed), out / "data.jsonl")
+    summary = check_summary(synth.table)
+    say(f"    {summary['rows']} comparisons, {summary['raters']} raters in "
+        f"{len(summary['groups'])} groups, {summary['distinct_texts']} texts; "
+        f"Bayes accuracy {synth.bayes_accuracy():.3f}  -> {out / 'data.jsonl'}")
+    split = require_unseen(split_raters(synth.table, unseen=100, seed=seed))
+    say(f"2/4 split: {len(split.seen_raters)} seen raters ({len(split.train)} training, "
+        f"{len(split.seen_test)} held-out comparisons), {len(split.unseen_raters)} unseen")
+    say(f"3/4 embedding with {embedding.encoder} (cached) ...")
+    bench = make_benchmark(synth.table, split, embedding, p_true=synth.p_chosen)
+    say("4/4 training and evaluating bt and every personalised family ...")
+    families = {"bt": {}, **{f: {} for f in personalised_families()}}
+    results, report = run_compare(bench, families, out / "report", data_name="built-in benchmark",
+                                  embedding=embedding, train_config=TrainConfig(seed=seed),
+                                  eval_config=EvalConfig(seed=seed), command=command, say=say)
+    headline = {**demo_headline(results), "seconds": time.perf_counter() - started}
+    return results, report, headline
+
+
+def demo_headline(results: dict) -> dict:
+    """The demo's two claims, computed from the results (and checked by bench/demo.py)."""
+    personalised = [f for f in results if get_family(f).personalised]
+    best = max(personalised, key=lambda f: kshot_at(results[f], 20) or 0.0)
+    return {"best_family": best,
+            "bt_k20": kshot_at(results["bt"], 20), "best_k20": kshot_at(results[best], 20),
+            "gain_over_bt_k20": kshot_at(results[best], 20) - kshot_at(results["bt"], 20),
+            "best_seen_fraction_of_bayes": max(results[f]["seen"]["fraction_of_bayes"]
+                                               for f in personalised)}
