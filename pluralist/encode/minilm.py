@@ -44,10 +44,8 @@ def fastest_precision() -> str:
     """int8 where the CPU has int8 dot-product (VNNI) and bf16 instructions and
     torch's int8 product runs, else bf16 where it has bf16 ones, else fp32.
 
-    Measured on one machine (AVX512 with VNNI and BF16, 2 cores;
-    bench/encode.py, 7 rounds): int8 was faster than bf16 on every text set in
-    every round, both well above 2x sentence-transformers on medium texts, and
-    both within the fidelity bar. Elsewhere the order is an assumption."""
+    The order was measured with bench/encode.py on a CPU with VNNI and BF16 (its
+    results record the CPU flags); on other CPUs it is an assumption."""
     from .int8 import int8_available
 
     flags = cpu_flags()

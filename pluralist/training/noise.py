@@ -1,9 +1,11 @@
 """Learning from noisy labels: strategies that plug into the one training loop.
 
-Each strategy says, per comparison, how much weight the observed label gets
-(`keep`) and how much its reversal gets (`flip`); the loop trains on the batch
-and its swapped copy with those weights. Because every family's loss is a
-weighted likelihood, every family gets every strategy with no code of its own.
+Every strategy implements one protocol, `LabelNoise`, whose do-nothing default
+(`PlainLabels`) takes labels as given; the loop calls it without knowing which
+strategy it is. A strategy says, per comparison, how much weight the observed
+label gets (`keep`) and how much its reversal gets (`flip`); the loop trains on
+the batch and its swapped copy with those weights. Because every family's loss
+is a weighted likelihood, every family gets every strategy with no code of its own.
 
 - label-smoothing EPS: keep 1 - EPS, flip EPS, the conservative loss of cDPO
   (Mitchell, 2023, "A note on DPO with noisy preferences").
@@ -15,11 +17,10 @@ weighted likelihood, every family gets every strategy with no code of its own.
   probability of being correctly labelled, the M-step trains with it as
   `keep` (and its complement as `flip`). The rates are not re-estimated from
   those posteriors: a personalised model absorbs noise by shrinking its
-  margins, which drives that estimate toward zero (measured: 0.02 at a true
-  0.2). They are measured on anchor points instead: the share of labels
-  against the model among the held-out (validation) comparisons it is surest
-  about, pooled and per rater, the latter shrunk toward the former (see
-  consensus.py).
+  margins, which drives that estimate toward zero. They are measured on
+  anchor points instead: the share of labels against the model among the
+  held-out (validation) comparisons it is surest about, pooled and per rater,
+  the latter shrunk toward the former (see anchors.py).
 - peer-review: a peer model of the same family is trained alongside; each
   model learns only from the comparisons its peer finds most plausible
   (smallest loss), chosen per rater each epoch, the kept share falling from
@@ -54,8 +55,7 @@ def channel_log_prob(model, batch: Batch, rate: torch.Tensor | float) -> torch.T
     Early stopping scores validation rows with this, not with the plain likelihood:
     the noisy validation labels are what the strategy's noise model says they are,
     and the plain likelihood instead rewards margins shrunk to fit the flips, so it
-    stopped robust training early (measured on draw 0 of the built-in benchmark at
-    noise 0.2, ideal_point: em 0.703 -> 0.748 clean accuracy, unbiased 0.632 -> 0.730)."""
+    stops robust training early."""
     rate = torch.as_tensor(rate, dtype=torch.float32)
     if not bool((rate > 0).any()):
         return model.log_prob(batch)
@@ -234,14 +234,11 @@ class PeerReview(LabelNoise):
 
     The choice is made per rater, once an epoch: of each rater's comparisons,
     the peer's least plausible share is left out. Chosen over whole batches,
-    as in Co-teaching, the left-out labels were mostly those of the raters the
-    peer fitted worst, a minority taste first, and a family with per-rater
-    preferences then fitted each rater to the labels that agreed with it
-    (measured on draw 0 of the built-in benchmark at noise 0.2: ideal_point
-    fell from 0.736 clean accuracy trained plainly to 0.583). Per rater it fell
-    (0.701), most of all on the minority, when the choosing began from
-    untrained models: both train on every label for `warmup_epochs` first
-    (0.728 after 2, 0.739 after 4).
+    as in Co-teaching, the left-out labels are mostly those of the raters the
+    peer fits worst, a minority taste first, and a family with per-rater
+    preferences then fits each rater to the labels that agree with it. Choosing
+    from untrained models hurts the minority too, so both train on every label
+    for `warmup_epochs` first.
     """
 
     def __init__(self, peer, rate: float, n_rows: int, *, warmup_epochs: int = 4,
@@ -288,10 +285,8 @@ class PeerReview(LabelNoise):
 
     def observed_log_prob(self, model, batch: Batch) -> torch.Tensor:
         # The validation labels are flipped at the assumed rate whatever share the
-        # curriculum keeps for training. Scored with the left-out share instead, early
-        # stopping was plain during warm-up, and at 40% noise stopped peer review before
-        # it left anything out (`python bench/noise.py`, ideal_point, mean of 5 draws:
-        # 0.554, plain training's, -> 0.573 clean accuracy; at noise 0.2, 0.760 -> 0.757).
+        # curriculum keeps for training; scored with the kept share instead, early
+        # stopping is plain during warm-up and can stop before anything is left out.
         return channel_log_prob(model, batch, self.rate)
 
     def report(self) -> dict:
