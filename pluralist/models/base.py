@@ -1,4 +1,4 @@
-"""The one model contract every family implements (see DESIGN.md).
+"""The one model contract every family implements.
 
 `PreferenceModel` gives log_prob, loss and ties to every family from a single
 `margin`. `LinearRaterModel` covers the families whose rater parameters theta
@@ -84,7 +84,7 @@ class PreferenceModel(nn.Module):
                     - self.reward_adapted(profile, batch.rejected, batch.prompt))
 
     def voter_margins(self, batch: Batch, voters: torch.Tensor) -> torch.Tensor:
-        """(B, V) margin of each comparison under each voter's preferences (consensus.py);
+        """(B, V) margin of each comparison under each voter's preferences (robust/reversal.py);
         one margin pass per voter, which families override with one pass for all."""
         return torch.stack([self.margin(dataclasses.replace(batch, rater=torch.full_like(batch.rater, voter)))
                             for voter in voters.tolist()], 1)
@@ -134,7 +134,7 @@ class LinearRaterModel(PreferenceModel):
         super().__init__(config, dim=dim, raters=raters)
         k = getattr(config, self.rank_option) if self.rank_option else 0
         # The population's parameters refitted on all comparisons pooled (see
-        # adapt.fit_population); while the flag is False the family's default is used.
+        # training/calibrate.py); while the flag is False the family's default is used.
         self.register_buffer("fitted_population", torch.zeros(k))
         self.register_buffer("population_is_fitted", torch.tensor(False))
 
