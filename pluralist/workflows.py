@@ -18,12 +18,13 @@ from .data.split import Split, split_known
 from .data.synthetic import SyntheticBenchmark
 from .data.table import ComparisonTable
 from .encode import EmbedSpec, compose_text, embed, get_encoder
-from .errors import DataError, ModelError
+from .errors import DataError, EncoderError, ModelError
 from .evaluation.protocol import Benchmark, EvalConfig, compare, evaluate_model
 from .evaluation.report import kshot_at, write_report
 from .fileio import write_json_atomic
 from .models import (PreferenceData, RaterProfile, family_names, get_family, load_model,
                      read_model_meta, save_model)
+from .models.io import check_model_out, profile_document, read_profile
 from .training import NoiseSpec, TrainConfig, train
 
 
@@ -81,6 +82,7 @@ def require_unseen(split: Split) -> Split:
 
 def train_and_save(table: ComparisonTable, family: str, out: Path, embedding: EmbedSpec, *,
                    options: dict, config: TrainConfig, noise: NoiseSpec = NoiseSpec()):
+    check_model_out(out)  # before any work: --out must not hold anything but a previous model
     emb = embed(table, embedding, progress=config.progress)
     data = PreferenceData.from_table(table, emb)
     model, result, prior = train(data, np.arange(len(table)), family, options=options,
@@ -97,9 +99,18 @@ def load_with_encoder(model_dir, cache_dir=None):
     """The model and the embedding it was trained with (refusing any other encoder)."""
     meta = read_model_meta(model_dir)
     encoder_name = meta.get("extra", {}).get("encoder")
-    if not encoder_name:
+    if not encoder_name or not isinstance(encoder_name, str):
         raise ModelError(f"{model_dir}: the model does not record its encoder name")
-    model = load_model(model_dir, encoder_id=get_encoder(encoder_name).id)
+    try:
+        encoder_id = get_encoder(encoder_name).id
+    except EncoderError as err:
+        raise ModelError(f"{model_dir}: its encoder {encoder_name!r} cannot be built: {err}") from None
+    if encoder_id != meta["encoder_id"]:
+        # the name is the model's own, so no option can fix this: the encoder changed
+        raise ModelError(f"{model_dir}: model was trained on embeddings from {meta['encoder_id']!r}, "
+                         f"but its encoder {encoder_name!r} now gives {encoder_id!r} (another "
+                         "version or other files); train the model again")
+    model = load_model(model_dir, encoder_id=encoder_id)
     return model, EmbedSpec(encoder_name, model.text_format, cache_dir)
 
 
@@ -107,16 +118,15 @@ def adapt_raters(model_dir, table: ComparisonTable, *, cache_dir=None) -> dict:
     """Fit a profile for every rater in `table`, shared parts frozen."""
     model, embedding = load_with_encoder(model_dir, cache_dir)
     data = PreferenceData.from_table(table, embed(table, embedding), raters=())
-    profiles = {rater: asdict(model.adapt(data.batch(rows)))
-                for rater, rows in table.rows_by_rater().items()}
-    return {"model": str(model_dir), "family": model.family, "encoder_id": model.encoder_id,
-            "profiles": profiles}
+    profiles = {rater: model.adapt(data.batch(rows)) for rater, rows in table.rows_by_rater().items()}
+    return profile_document(model, model_dir, profiles)
 
 
 def score(model_dir, rater: str, prompt: str, responses: list[str], *, profile_path=None,
           cache_dir=None) -> tuple[list[float], str]:
     """Rewards of `responses` for `rater`, and which parameters produced them."""
     model, embedding = load_with_encoder(model_dir, cache_dir)
+    profile = _profile_for(profile_path, rater, model, model_dir)  # checked before embedding
     texts = [compose_text(prompt, r, model.text_format) for r in responses]
     cache = embedding.cache()
     emb = torch.from_numpy(cache.embed(texts))
@@ -125,24 +135,18 @@ def score(model_dir, rater: str, prompt: str, responses: list[str], *, profile_p
         if rater in model.raters:
             index = torch.full((len(texts),), model.raters.index(rater))
             return model.reward(index, emb, prompt_emb).tolist(), "seen rater"
-        profile = _profile_for(profile_path, rater, model)
         if profile is not None:
             return model.reward_adapted(profile, emb, prompt_emb).tolist(), "adapted profile"
         unknown = torch.full((len(texts),), -1)
         return model.reward(unknown, emb, prompt_emb).tolist(), "unknown rater: population reward"
 
 
-def _profile_for(profile_path, rater, model) -> RaterProfile | None:
+def _profile_for(profile_path, rater, model, model_dir) -> RaterProfile | None:
+    """`rater`'s profile, the whole file checked against the model even where the
+    rater is a seen one (a profile for another model is a mistake worth saying)."""
     if profile_path is None:
         return None
-    profiles = json.loads(Path(profile_path).read_text()).get("profiles", {})
-    if rater not in profiles:
-        return None
-    profile = RaterProfile(**profiles[rater])
-    if profile.family != model.family:
-        raise ModelError(f"{profile_path}: profile of rater {rater!r} is for family "
-                         f"{profile.family!r}, the model is {model.family!r}")
-    return profile
+    return read_profile(profile_path, rater, model, model_dir)
 
 
 # --- reports -----------------------------------------------------------------------
@@ -178,14 +182,25 @@ def run_compare(bench: Benchmark, families: dict[str, dict], out: Path, *, data_
     return results, write_report(out, meta, results)
 
 
+def require_seen_test(split: Split, data_name, test_fraction) -> Split:
+    """Refuse, before any work, a split that leaves no seen rater a held-out comparison:
+    `compare` reports every family's seen-rater accuracy and would have none to report."""
+    if not split.seen_test.size:
+        raise DataError(f"no seen rater has a held-out comparison to test on (--test-fraction "
+                        f"{test_fraction:g} of each one's comparisons rounds to none); raise "
+                        "--test-fraction or give raters more comparisons", source=str(data_name))
+    return split
+
+
 def compare_file(table: ComparisonTable, families: list[str], out: Path, embedding: EmbedSpec, *,
                  data_name: str, split: dict, truth, train_config: TrainConfig,
                  eval_config: EvalConfig, noise: NoiseSpec, command: str, say=quiet):
     """`pluralist compare`: split, embed, train every family, evaluate, report."""
     for name in families:
         get_family(name)  # refuse unknown names before any work
-    bench = make_benchmark(table, require_unseen(split_raters(table, **split)), embedding,
-                           p_true=load_truth(table, truth, data_name))
+    parts = require_seen_test(require_unseen(split_raters(table, **split)), data_name,
+                              split.get("test_fraction", 0.2))
+    bench = make_benchmark(table, parts, embedding, p_true=load_truth(table, truth, data_name))
     return run_compare(bench, {n: {} for n in families}, out, data_name=str(data_name), noise=noise,
                        embedding=embedding, train_config=train_config,
                        eval_config=eval_config, command=command, say=say)
