@@ -10,6 +10,7 @@ import csv
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,12 +42,13 @@ def iter_records(path: str | Path) -> Iterator[Located]:
     return readers[detect_format(path)](path)
 
 
-def read_comparisons(path: str | Path, *, rater_column: str = "rater") -> ComparisonTable:
-    """Read and validate a comparison file in any TRL preference format."""
+def read_comparisons(path: str | Path, *, rater_column: str | None = None) -> ComparisonTable:
+    """Read and validate a comparison file in any TRL preference format. `rater_column`
+    None: 'rater' where the file has it, else one population (records.rater_column_for)."""
     return table_from_records(iter_records(path), source=str(path), rater_column=rater_column)
 
 
-def from_dataset(dataset, *, rater_column: str = "rater", name: str = "dataset") -> ComparisonTable:
+def from_dataset(dataset, *, rater_column: str | None = None, name: str = "dataset") -> ComparisonTable:
     """A Hugging Face `datasets.Dataset` (or any iterable of dicts) as a table."""
     rows = ((f"row {i + 1}", dict(record)) for i, record in enumerate(dataset))
     return table_from_records(rows, source=name, rater_column=rater_column)
@@ -57,7 +59,7 @@ def _read_bytes(path: Path) -> bytes:
     if path.suffix == ".gz":
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError) as err:
+        except (OSError, EOFError, zlib.error) as err:   # zlib.error: a corrupt deflate stream
             raise DataError(f"not a readable gzip file ({err})", source=str(path)) from None
     if not data.strip():
         raise DataError("empty file", source=str(path))
@@ -75,7 +77,9 @@ def _decode(data: bytes, path: Path) -> str:
 
 def _iter_jsonl(path: Path) -> Iterator[Located]:
     text = _decode(_read_bytes(path), path)
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only: str.splitlines() also breaks at U+2028, U+2029 and U+0085,
+    # which JSON strings may hold as they are.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -141,20 +145,30 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def check_output_format(path: str | Path) -> str:
+    """The format `write_comparisons` would write to `path`, or a one-line refusal."""
+    fmt = detect_format(path) if str(path).lower().endswith(WRITABLE) else None
+    if fmt is None:
+        raise DataError(f"can only write {', '.join(WRITABLE)}", source=str(path))
+    return fmt
+
+
+WRITABLE = (".jsonl", ".jsonl.gz", ".json", ".parquet")
+
+
 def write_comparisons(table: ComparisonTable, path: str | Path, *,
                       rater_column: str = "rater") -> None:
-    """Write JSONL or Parquet (by suffix), atomically."""
-    fmt = detect_format(path)
+    """Write JSONL (gzipped where the name ends in .gz) or Parquet (by suffix), atomically."""
+    fmt = check_output_format(path)
     records = trl_records(table, rater_column=rater_column)
     with atomic_path(path) as tmp:
         if fmt == "jsonl":
-            with open(tmp, "w", encoding="utf-8") as handle:
+            opener = gzip.open if str(path).lower().endswith(".gz") else open
+            with opener(tmp, "wt", encoding="utf-8") as handle:
                 for record in records:
                     handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        elif fmt == "parquet":
+        else:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
             pq.write_table(pa.Table.from_pylist(records), tmp)
-        else:
-            raise DataError("can only write .jsonl or .parquet", source=str(path))

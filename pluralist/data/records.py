@@ -12,14 +12,24 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
+import numpy as np
+
 from ..errors import DataError
 from .table import ANONYMOUS_RATER, ComparisonTable
 
 Located = tuple[str, Mapping]  # (where, e.g. "line 3", raw record)
 
 
+# Models compute in float32: a value finite in float64 can still overflow there.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+DEFAULT_RATER_COLUMN = "rater"
+
+
 class FieldReader:
-    """Reads and validates the fields of one record; errors say where."""
+    """Reads and validates the fields of one record; errors say where.
+
+    One rule for every reader: texts must be strings (ids may also be integers),
+    numbers must be finite numbers (or, as CSV writes them, their decimal text)."""
 
     def __init__(self, record, *, source: str, where: str):
         if not isinstance(record, Mapping):
@@ -31,9 +41,9 @@ class FieldReader:
         raise DataError(problem, source=self.source, where=self.where, field=field)
 
     def present(self, field: str) -> bool:
+        # Absent: no key, null, or an empty CSV cell. NaN is a value, refused where read.
         value = self.record.get(field)
-        return value is not None and not (isinstance(value, float) and math.isnan(value)) \
-            and value != ""
+        return value is not None and not (isinstance(value, str) and value == "")
 
     def required(self, field: str):
         if field not in self.record or self.record[field] is None:
@@ -44,13 +54,18 @@ class FieldReader:
         if not required and not self.present(field):
             return default
         value = self.required(field)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)
         if not isinstance(value, str):
-            self.fail(field, f"expected text, got {type(value).__name__}")
+            self.fail(field, f"expected text, got {_describe(value)}")
+        self.check_unicode(field, value)
         if required and not value.strip():
             self.fail(field, "empty text")
         return value
+
+    def identifier(self, field: str, *, required: bool = True, default: str = "") -> str:
+        """Rater ids, row ids, groups: text, or an integer (ids are often numbered)."""
+        if self.present(field) and _is_integer(self.record[field]):
+            return str(self.record[field])
+        return self.text(field, required=required, default=default)
 
     def text_or_messages(self, field: str, *, required: bool = True):
         """A string, or a list of chat messages (kept as list for prefix splitting)."""
@@ -68,15 +83,26 @@ class FieldReader:
     def number(self, field: str, *, default: float, minimum: float, strict: bool) -> float:
         if not self.present(field):
             return default
-        raw = self.record[field]
+        value = self.finite(field, self.record[field])
+        single = float(np.float32(value))  # 1e-50 > 0, but it is 0 in float32
+        if min(value, single) < minimum or (strict and minimum in (value, single)):
+            self.fail(field, f"must be {'>' if strict else '>='} {minimum:g} "
+                             f"(also in float32), got {value:g}")
+        return value
+
+    def finite(self, field: str, raw) -> float:
+        """`raw` as a float that is finite in float32, or a located error."""
+        if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+            self.fail(field, f"not a number: {_describe(raw)}")
         try:
             value = float(raw)
-        except (TypeError, ValueError):
-            self.fail(field, f"not a number: {raw!r}")
+        except (ValueError, OverflowError):   # OverflowError: an integer beyond float range
+            self.fail(field, f"not a number: {_shorten(raw)!r}")
         if not math.isfinite(value):
-            self.fail(field, f"not finite: {raw!r}")
-        if value < minimum or (strict and value == minimum):
-            self.fail(field, f"must be {'>' if strict else '>='} {minimum:g}, got {value:g}")
+            self.fail(field, f"not finite: {_shorten(raw)!r}")
+        if abs(value) > FLOAT32_MAX:
+            self.fail(field, f"too large: {value:g} overflows float32, the precision "
+                             "models compute in")
         return value
 
     def flag(self, field: str) -> bool:
@@ -85,12 +111,12 @@ class FieldReader:
         raw = self.record[field]
         if isinstance(raw, bool):
             return raw
-        text = str(raw).strip().lower()
+        text = str(raw).strip().lower() if isinstance(raw, (int, float, str)) else ""
         if text in ("1", "true", "yes", "1.0"):
             return True
         if text in ("0", "false", "no", "0.0"):
             return False
-        self.fail(field, f"not a boolean: {raw!r}")
+        self.fail(field, f"not a boolean: {_shorten(raw)!r}")
 
     def flag_or_unknown(self, field: str) -> int:
         """1 or 0 for a boolean field, -1 when it is absent."""
@@ -100,6 +126,31 @@ class FieldReader:
         if not isinstance(message, Mapping) or not isinstance(message.get("role"), str) \
                 or not isinstance(message.get("content"), str):
             self.fail(field, "each message needs string 'role' and 'content'")
+        self.check_unicode(field, message["role"])
+        self.check_unicode(field, message["content"])
+
+    def check_unicode(self, field: str, value: str) -> None:
+        # JSON can spell a lone surrogate (\ud800); no file can hold one in UTF-8.
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as err:
+            self.fail(field, f"not valid Unicode (a lone surrogate at character {err.start + 1})")
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _shorten(value, limit: int = 40):
+    """A value for an error message: long texts cut, so the message stays one short line."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _describe(value) -> str:
+    if isinstance(value, (bool, int, float)):
+        return f"{type(value).__name__} {value!r}"
+    return type(value).__name__
 
 
 def render_messages(messages) -> str:
@@ -127,7 +178,7 @@ def comparison_from_record(reader: FieldReader, rater_column: str | None) -> dic
     if chosen_text == rejected_text:
         reader.fail("rejected", "same text as chosen")
     return {
-        "rater": reader.text(rater_column) if rater_column else ANONYMOUS_RATER,
+        "rater": reader.identifier(rater_column) if rater_column else ANONYMOUS_RATER,
         "prompt": render_messages(prompt),
         "chosen": chosen_text,
         "rejected": rejected_text,
@@ -135,22 +186,34 @@ def comparison_from_record(reader: FieldReader, rater_column: str | None) -> dic
         "strength": reader.number("strength" if reader.present("strength") else "margin",
                                   default=0.0, minimum=0.0, strict=False),
         "weight": reader.number("weight", default=1.0, minimum=0.0, strict=True),
-        "group": reader.text("group", required=False),
-        "id": reader.text("id", required=False, default=reader.where),
+        "group": reader.identifier("group", required=False),
+        "id": reader.identifier("id", required=False, default=reader.where),
         "chosen_first": reader.flag_or_unknown("chosen_first"),
     }
 
 
+def rater_column_for(rows: list[Located], rater_column: str | None, *, source: str
+                     ) -> str | None:
+    """The column of rater ids, or None for one anonymous population. `rater_column`
+    None means the default, used when any row has it; a column named explicitly must
+    be in some row. Either way every row must then have it (a required field)."""
+    name = rater_column or DEFAULT_RATER_COLUMN
+    if any(isinstance(record, Mapping) and name in record for _, record in rows):
+        return name
+    if rater_column is None:
+        return None
+    columns = dict.fromkeys(k for _, record in rows if isinstance(record, Mapping) for k in record)
+    raise DataError(f"no row has the rater column {name!r}; the columns are "
+                    + (", ".join(repr(str(c)) for c in columns) or "none"), source=source)
+
+
 def table_from_records(rows: Iterable[Located], *, source: str,
-                       rater_column: str = "rater") -> ComparisonTable:
-    """Validate every record. The first record decides whether a rater column exists:
-    a file without one is a single anonymous population."""
-    comparisons, column = [], None
-    for index, (where, record) in enumerate(rows):
-        reader = FieldReader(record, source=source, where=where)
-        if index == 0:
-            column = rater_column if rater_column in record else None
-        comparisons.append(comparison_from_record(reader, column))
-    if not comparisons:
+                       rater_column: str | None = None) -> ComparisonTable:
+    """Validate every record (see `rater_column_for` for the rater column)."""
+    rows = list(rows)
+    if not rows:
         raise DataError("no comparisons (empty file)", source=source)
+    column = rater_column_for(rows, rater_column, source=source)
+    comparisons = [comparison_from_record(FieldReader(record, source=source, where=where), column)
+                   for where, record in rows]
     return ComparisonTable.from_columns(**{k: [c[k] for c in comparisons] for k in comparisons[0]})

@@ -58,7 +58,8 @@ class SynthConfig:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise DataError(f"must be between 0 and 1, got {getattr(self, name)}",
                                 source="synthetic benchmark", field=name)
-        least = {"raters": 1, "comparisons_per_rater": 1, "responses_per_prompt": 2, "prompts": 1}
+        least = {"seed": 0, "raters": 1, "comparisons_per_rater": 1, "responses_per_prompt": 2,
+                 "prompts": 1}
         for name, smallest in least.items():
             if getattr(self, name) < smallest:
                 raise DataError(f"must be at least {smallest}, got {getattr(self, name)}",
