@@ -8,6 +8,8 @@ trained models can never be mixed across encoders.
 from __future__ import annotations
 
 import functools
+import re
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -36,6 +38,9 @@ def compose_text(prompt: str, response: str, text_format: str) -> str:
     raise EncoderError(f"unknown text format {text_format!r}; choose from {TEXT_FORMATS}")
 
 
+HASHING_DIMS = (8, 65536)   # fewer hashed slots than 8 collide on almost every feature
+
+
 @functools.cache
 def get_encoder(name: str) -> Encoder:
     """'minilm' (bundled, fastest faithful variant), 'minilm-exact' (fp32),
@@ -43,24 +48,55 @@ def get_encoder(name: str) -> Encoder:
 
     Encoders are built once per process: checking a model's encoder and then
     embedding with it must not load a transformer twice."""
+    check_encoder_name(name)
     if name.startswith("minilm"):
         from .minilm import VARIANTS, bundled_minilm, fastest_precision
 
-        if name in VARIANTS:  # "minilm" and the variant it resolves to share one instance
-            return bundled_minilm(VARIANTS[name] or fastest_precision())
-    if name == "hashing" or name.startswith("hashing:"):
+        return bundled_minilm(VARIANTS[name] or fastest_precision())
+    if name.startswith("hashing"):
         from .hashing import HashingEncoder
 
-        dim = name.partition(":")[2]
-        if dim and not dim.isdigit():
-            raise EncoderError(f"hashing dimension must be an integer, got {dim!r}")
-        return HashingEncoder(dim=int(dim) if dim else 384)
-    if name.startswith("hf:"):
-        from .hf import TransformersEncoder
+        return HashingEncoder(dim=hashing_dim(name))
+    from .hf import TransformersEncoder
 
-        path, _, pooling = name[3:].rpartition(":") if name.endswith((":mean", ":last")) \
-            else (name[3:], "", "mean")
-        return TransformersEncoder(path, pooling=pooling)
+    path, pooling = hf_path_and_pooling(name)
+    return TransformersEncoder(path, pooling=pooling)
+
+
+def check_encoder_name(name: str) -> None:
+    """Refuse a name no encoder answers to, without building one (no model is loaded),
+    so that a command can check its --encoder before any work."""
+    from .minilm import VARIANTS
+
+    if name in VARIANTS:
+        return
+    if name == "hashing" or name.startswith("hashing:"):
+        hashing_dim(name)
+        return
+    if name.startswith("hf:") and hf_path_and_pooling(name)[0]:
+        path = Path(hf_path_and_pooling(name)[0])
+        if not (path / "config.json").is_file():
+            raise EncoderError(f"{path}: not a local transformers model (no config.json)")
+        return
     raise EncoderError(f"unknown encoder {name!r}; use minilm, minilm-exact, minilm-int8, "
                        "minilm-bf16, hashing[:DIM] "
                        "or hf:PATH[:mean|last]")
+
+
+def hashing_dim(name: str) -> int:
+    if name == "hashing":
+        return 384
+    dim = name.partition(":")[2]
+    low, high = HASHING_DIMS
+    if not re.fullmatch(r"[0-9]{1,6}", dim) or not low <= int(dim) <= high:
+        raise EncoderError(f"hashing dimension must be an integer from {low} to {high}, "
+                           f"got {dim!r}")
+    return int(dim)
+
+
+def hf_path_and_pooling(name: str) -> tuple[str, str]:
+    rest = name[3:]
+    if rest.endswith((":mean", ":last")):
+        path, _, pooling = rest.rpartition(":")
+        return path, pooling
+    return rest, "mean"

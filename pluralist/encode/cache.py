@@ -6,11 +6,15 @@ the SHA-256 of each text). The keys file is renamed into place last and is the
 shard's commit mark: an interrupted run leaves at most a vectors file without
 keys (ignored) or a temporary file (ignored), never a corrupt entry. Shards
 are written every `flush_every` new texts, so a long run keeps its progress.
+Runs that embed into one encoder directory take turns (an exclusive lock on its
+`.lock` file): a second run waits, then embeds only what the first did not.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 import re
 import time
@@ -20,12 +24,34 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DataError
 from ..fileio import atomic_path
 from .base import Encoder
+
+try:
+    import fcntl
+except ImportError:   # no advisory locks here (Windows): concurrent runs may both embed
+    fcntl = None
+
+log = logging.getLogger("pluralist")
 
 
 def default_cache_dir() -> Path:
     return Path(os.environ.get("PLURALIST_CACHE", Path.home() / ".cache" / "pluralist")) / "embeddings"
+
+
+def check_cache_root(root: str | Path | None = None) -> Path:
+    """The cache root (default: default_cache_dir()), refused in one line, before any
+    work, where a file stands at it or above it."""
+    path = Path(root) if root else default_cache_dir()
+    origin = "" if root else " (from PLURALIST_CACHE)" if "PLURALIST_CACHE" in os.environ else ""
+    for place in (path, *path.parents):
+        if place.exists():
+            if not place.is_dir():
+                raise DataError(f"{place} is a file, not a directory",
+                                source=f"embedding cache {path}{origin}")
+            break
+    return path
 
 
 @dataclass
@@ -44,10 +70,11 @@ class EmbeddingCache:
     def __init__(self, encoder: Encoder, root: str | Path | None = None, *,
                  flush_every: int = 2048, progress: bool = False):
         self.encoder, self.flush_every, self.progress = encoder, flush_every, progress
-        self.dir = Path(root or default_cache_dir()) / _safe_name(encoder.id)
+        self.dir = check_cache_root(root) / _safe_name(encoder.id)
         self.last_stats = EmbedStats()
         self._index: dict[bytes, tuple[int, int]] = {}
         self._shards: list[np.ndarray] = []
+        self._loaded: set[str] = set()   # key files already indexed
         self._load_index()
 
     def __len__(self) -> int:
@@ -56,16 +83,25 @@ class EmbeddingCache:
     def embed(self, texts: list[str]) -> np.ndarray:
         """float32 (len(texts), dim); each distinct text is encoded at most once, ever."""
         keys = [_key(t) for t in texts]
-        missing = list(dict.fromkeys(k for k in keys if k not in self._index))
         by_key = dict(zip(keys, texts))
         started = time.perf_counter()
-        self._embed_missing([by_key[k] for k in missing], missing)
-        self.last_stats = EmbedStats(texts=len(by_key), hits=len(by_key) - len(missing),
-                                     embedded=len(missing),
-                                     seconds=time.perf_counter() - started)
+        embedded = self._embed_missing(by_key)
+        self.last_stats = EmbedStats(texts=len(by_key), hits=len(by_key) - embedded,
+                                     embedded=embedded, seconds=time.perf_counter() - started)
         return self._gather(keys)
 
-    def _embed_missing(self, texts: list[str], keys: list[bytes]) -> None:
+    def _embed_missing(self, by_key: dict[bytes, str]) -> int:
+        """Embed the texts the cache lacks, holding the directory's lock; how many."""
+        if all(key in self._index for key in by_key):
+            return 0
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with _exclusive(self.dir / ".lock"):
+            self._load_index()   # what another run embedded while this one waited
+            missing = [key for key in by_key if key not in self._index]
+            self._encode_and_store([by_key[key] for key in missing], missing)
+        return len(missing)
+
+    def _encode_and_store(self, texts: list[str], keys: list[bytes]) -> None:
         if not texts:
             return
         with _progress(len(texts), self.progress, self.encoder.id) as advance:
@@ -99,10 +135,14 @@ class EmbeddingCache:
         with atomic_path(self.dir / f"{name}.keys.npy") as tmp:
             with open(tmp, "wb") as handle:
                 np.save(handle, key_array)
+        self._loaded.add(f"{name}.keys.npy")
         self._add_shard(np.load(self.dir / f"{name}.npy", mmap_mode="r"), key_array)
 
     def _load_index(self) -> None:
+        """Index every committed shard not indexed yet (a damaged one is skipped)."""
         for key_file in sorted(self.dir.glob("*.keys.npy")):
+            if key_file.name in self._loaded:
+                continue
             vector_file = key_file.with_name(key_file.name.removesuffix(".keys.npy") + ".npy")
             try:
                 keys = np.load(key_file)
@@ -111,6 +151,7 @@ class EmbeddingCache:
                 continue  # a damaged shard is skipped and its texts embedded again
             if vectors.shape != (len(keys), self.encoder.dim):
                 continue
+            self._loaded.add(key_file.name)
             self._add_shard(vectors, keys)
 
     def _add_shard(self, vectors: np.ndarray, keys: np.ndarray) -> None:
@@ -118,6 +159,26 @@ class EmbeddingCache:
         self._shards.append(vectors)
         for row, key in enumerate(keys):
             self._index.setdefault(key.tobytes(), (shard, row))
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path):
+    """Hold an exclusive lock on `lock_path`, saying once when another run holds it.
+    The system drops the lock when its holder exits, so a killed run leaves none."""
+    if fcntl is None:
+        yield
+        return
+    with open(lock_path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("%s: another run is embedding into this cache; waiting for it, "
+                        "then embedding only what it did not", lock_path.parent)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 _PROGRESS_STEP = 256  # texts per encoder call, so the bar moves smoothly

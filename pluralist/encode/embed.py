@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.table import ComparisonTable
-from .base import compose_text, get_encoder
-from .cache import EmbeddingCache, EmbedStats
+from .base import check_encoder_name, compose_text, get_encoder
+from .cache import EmbeddingCache, EmbedStats, check_cache_root
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,12 @@ class EmbedSpec:
     encoder: str = "minilm"
     text_format: str = "response"
     cache_dir: str | None = None
+
+    def __post_init__(self):
+        # Each part is checked here, so a command refuses a bad one before any work.
+        check_encoder_name(self.encoder)
+        compose_text("", "", self.text_format)
+        check_cache_root(self.cache_dir)
 
     def cache(self, *, progress: bool = False) -> EmbeddingCache:
         return EmbeddingCache(get_encoder(self.encoder), self.cache_dir, progress=progress)

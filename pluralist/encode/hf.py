@@ -24,6 +24,10 @@ log = logging.getLogger("pluralist")
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
 INT8_VERSION = 3  # bump when the int8 recipe or its calibration texts change
 COMPACT_VERSION = 1  # bump when bert.py's forward changes its numbers
+# Texts are cut to this many characters per token of the model's limit before
+# tokenizing: a token rarely spans more, and a whole 50 MB text would be tokenized
+# only to be truncated.
+CHARS_PER_TOKEN = 64
 
 
 class TransformersEncoder:
@@ -55,6 +59,7 @@ class TransformersEncoder:
         self._tokenizer, self._model = _load(self.path)
         self.dim = int(self._model.config.hidden_size)
         self.max_length = min(max_length, self._tokenizer.model_max_length or max_length)
+        self.max_chars = self.max_length * CHARS_PER_TOKEN
         label = name or f"hf:{self.path.name}"
         suffix = {"fp32": "", "bf16": f":bf16-c{COMPACT_VERSION}",
                   "int8": f":int8-sq{INT8_VERSION}"}[precision]
@@ -66,9 +71,10 @@ class TransformersEncoder:
         import torch
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        ids = self._tokenizer([_clean(t) for t in texts], truncation=True,
+        ids = self._tokenizer([_clean(t[:self.max_chars]) for t in texts], truncation=True,
                               max_length=self.max_length)["input_ids"]
-        self._note_truncation(max(map(len, ids), default=0))
+        cut = any(len(t) > self.max_chars for t in texts)
+        self._note_truncation(self.max_length if cut else max(map(len, ids), default=0))
         with torch.inference_mode():
             for rows in token_batches([len(row) for row in ids], self.batch_tokens, self.batch_size):
                 out[rows] = self._encode_batch([ids[i] for i in rows])
