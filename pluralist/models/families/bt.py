@@ -13,13 +13,13 @@ import torch
 from torch import nn
 
 from ..base import LinearRaterModel, ModelConfig
-from ..registry import register
+from ..registry import option, register, size
 
 
 @dataclass(frozen=True)
 class BTConfig(ModelConfig):
-    hidden: int = 0          # 0: linear reward; > 0: one hidden layer of this width
-    l2: float = 1e-4         # weight decay on the reward head
+    hidden: int = size(0, at_least=0)   # 0: linear reward; > 0: one hidden layer of this width
+    l2: float = option(1e-4, at_least=0)  # weight decay on the reward head
 
 
 @register

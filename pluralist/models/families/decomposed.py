@@ -19,16 +19,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..base import LinearRaterModel, ModelConfig, RaterProfile, gather_rater
-from ..registry import register
+from ..registry import option, register, size
 
 PCA_SAMPLE = 20000  # differences used for the decomposition; enough for 384-d directions
 
 
 @dataclass(frozen=True)
 class DecomposedConfig(ModelConfig):
-    directions: int = 16
-    adapt_method: str = "logistic"   # or "softmax" (the paper's loss-softmax weighting)
-    temperature: float = 0.05        # of the loss softmax
+    directions: int = size(16)
+    # "softmax": the paper's loss-softmax weighting
+    adapt_method: str = option("logistic", choices=("logistic", "softmax"))
+    temperature: float = option(0.05, above=0)   # of the loss softmax
 
 
 @register

@@ -19,13 +19,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..base import LinearRaterModel, ModelConfig, gather_rater
-from ..registry import register
+from ..registry import option, register, size
 
 
 @dataclass(frozen=True)
 class GPMConfig(ModelConfig):
-    blocks: int = 4            # k: the embedding has 2k dimensions
-    temperature: float = 0.1   # tau
+    blocks: int = size(4)                        # k: the embedding has 2k dimensions
+    temperature: float = option(0.1, above=0)    # tau
     per_rater: bool = True
 
 

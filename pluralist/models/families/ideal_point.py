@@ -17,16 +17,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..base import LinearRaterModel, ModelConfig, gather_rater
-from ..registry import register
+from ..registry import option, register, size
 
 
 @dataclass(frozen=True)
 class IdealPointConfig(ModelConfig):
-    prototypes: int = 8
-    space_dim: int = 16
+    prototypes: int = size(8)
+    space_dim: int = size(16)
     prompt_conditioned: bool = False   # PAL-B
-    score: str = "distance"            # or "angle"
-    l2: float = 1e-4
+    score: str = option("distance", choices=("distance", "angle"))
+    l2: float = option(1e-4, at_least=0)
 
 
 @register

@@ -18,14 +18,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..base import LinearRaterModel, ModelConfig, gather_rater
-from ..registry import register
+from ..registry import option, register, size
 
 
 @dataclass(frozen=True)
 class LowRankConfig(ModelConfig):
-    rank: int = 8
+    rank: int = size(8)
     simplex: bool = False     # True: LoRe's weights on the simplex over K basis rewards
-    l2: float = 1e-4
+    l2: float = option(1e-4, at_least=0)
 
 
 @register

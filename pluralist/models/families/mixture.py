@@ -22,15 +22,15 @@ from torch import nn
 
 from ..losses import preference_log_prob, weighted_mean
 from ..base import ModelConfig, PreferenceModel, RaterProfile, gather_rater
-from ..registry import register
+from ..registry import option, register, size
 
 
 @dataclass(frozen=True)
 class MixtureConfig(ModelConfig):
-    components: int = 4
-    assignment: str = "soft"     # "soft" or "hard" EM memberships
+    components: int = size(4)
+    assignment: str = option("soft", choices=("soft", "hard"))   # EM memberships
     router: bool = False         # MiCRo: prompt-conditioned mixture weights
-    l2: float = 1e-4
+    l2: float = option(1e-4, at_least=0)
 
 
 @register

@@ -21,17 +21,17 @@ from torch import nn
 
 from ..losses import preference_log_prob, weighted_mean
 from ..base import LinearRaterModel, ModelConfig, RaterProfile, gather_rater
-from ..registry import register
+from ..registry import option, register, size
 
 ACTIVE_UNIT_VARIANCE = 0.01
 
 
 @dataclass(frozen=True)
 class VariationalConfig(ModelConfig):
-    latent: int = 8
-    hidden: int = 64
-    context: int = 16           # comparisons per rater that the encoder sees
-    kl_weight: float = 0.01
+    latent: int = size(8)
+    hidden: int = size(64)
+    context: int = size(16)     # comparisons per rater that the encoder sees
+    kl_weight: float = option(0.01, at_least=0)
 
 
 @register
