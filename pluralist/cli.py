@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import math
+import re
 from pathlib import Path
 
 import click
@@ -14,28 +17,135 @@ from .errors import PluralistError
 _KINDS = ("comparisons", "ratings", "rankings")
 
 
+class _OneLine(click.ClickException):
+    """Any error, shown as pluralist shows errors: one line on stderr, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file=None):
+        click.echo(f"error: {self.message}", err=True)
+
+
+def _one_line(message: str) -> _OneLine:
+    # a file's name or a column's may hold a line break; the error stays one line
+    return _OneLine(" ".join(str(message).splitlines()))
+
+
+def _usage_line(err: click.ClickException) -> _OneLine:
+    """click's own usage errors, as one line that says where help is."""
+    ctx = getattr(err, "ctx", None)
+    hint = f" (see '{ctx.command_path} --help')" if isinstance(err, click.UsageError) and ctx else ""
+    return _one_line(err.format_message() + hint)
+
+
 class _Group(click.Group):
-    """Turns every PluralistError into one line on stderr and exit code 2, and keeps
-    the command line so that reports can say how to reproduce them."""
+    """Turns every PluralistError, click usage error and file-system error into one
+    line on stderr and exit code 2, and keeps the command line so that reports can say
+    how to reproduce them."""
 
     def make_context(self, info_name, args, parent=None, **extra):
-        ctx = super().make_context(info_name, list(args), parent=parent, **extra)
+        with _as_one_line():
+            ctx = super().make_context(info_name, list(args), parent=parent, **extra)
         if parent is None:
             ctx.meta["pluralist.argv"] = list(args)
         return ctx
 
     def invoke(self, ctx):
-        try:
+        with _as_one_line():
             return super().invoke(ctx)
-        except PluralistError as err:
-            click.echo(f"error: {err}", err=True)
-            ctx.exit(2)
+
+
+@contextlib.contextmanager
+def _as_one_line():
+    """Re-raises what a user can act on as a _OneLine, which click shows as one line."""
+    try:
+        yield
+    except (_OneLine, click.exceptions.NoArgsIsHelpError, BrokenPipeError):
+        raise   # already one line, help asked for, or a closed pipe (click's to handle)
+    except PluralistError as err:
+        raise _one_line(str(err)) from None
+    except click.ClickException as err:
+        raise _usage_line(err) from None
+    except OSError as err:   # the file system refused: say which file and why
+        where = f"{err.filename}: " if err.filename else ""
+        raise _one_line(f"{where}{err.strerror or err}") from None
 
 
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="pluralist")
 def cli():
     """Reward models that respect how people differ."""
+
+
+class _Finite(click.FloatRange):
+    """A float in a range that is also finite: click's FloatRange lets NaN through."""
+
+    name = "number"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+class _Unseen(click.ParamType):
+    """--unseen: a fraction of the raters (below 1) or a whole count."""
+
+    name = "fraction-or-count"
+
+    def convert(self, value, param, ctx):
+        number = _Finite(min=0).convert(value, param, ctx)
+        if number < 1:
+            return number
+        if number != int(number):
+            self.fail(f"{value!r} is neither a fraction below 1 nor a whole count", param, ctx)
+        return int(number)
+
+
+class _Shots(click.ParamType):
+    """--shots: comma-separated counts of comparisons, each >= 0."""
+
+    name = "k,k,..."
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        parts = [part.strip() for part in str(value).split(",")]
+        if not all(re.fullmatch(r"[0-9]{1,9}", part) for part in parts):
+            self.fail(f"expected comma-separated whole numbers >= 0, got {value!r}", param, ctx)
+        return tuple(int(part) for part in parts)
+
+
+_SEED = click.IntRange(0, 2**32 - 1)
+_COUNT = click.IntRange(min=1)
+
+
+def _out_path(ctx, param, value):
+    """An --out path refused before any work when a file stands where a folder must."""
+    if value is None:
+        return value
+    for parent in Path(value).parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise click.BadParameter(f"{parent} is a file, so nothing can be written "
+                                         f"below it", ctx=ctx, param=param)
+            break
+    return value
+
+
+def _cache_root(ctx, param, value):
+    """--cache-dir, or $PLURALIST_CACHE where it is not given, checked before any work."""
+    from .encode.cache import check_cache_root
+
+    check_cache_root(value)
+    return value
+
+
+def _rater_column(ctx, param, value):
+    if value is not None and not value.strip():
+        raise click.BadParameter("must name a column", ctx=ctx, param=param)
+    return value
 
 
 def _command_line() -> str:
@@ -45,12 +155,24 @@ def _command_line() -> str:
     return "pluralist " + shlex.join(argv)
 
 
-def _read(path: str, kind: str, rater_column: str):
+def _read(path: str, kind: str, rater_column: str | None):
     from .data import read_comparisons, read_rankings, read_ratings
 
     reader = {"comparisons": read_comparisons, "ratings": read_ratings,
               "rankings": read_rankings}[kind]
     return reader(path, rater_column=rater_column)
+
+
+def _check_truth(truth: str | None, table, file: str) -> None:
+    """A --truth file must be readable and cover every row; the one found beside FILE
+    by default must be readable (it is skipped where it covers other rows)."""
+    from .data.truth import read_truth
+    from .workflows import truth_path_for
+
+    if truth is not None:
+        read_truth(truth, ids=table.id)
+    elif truth_path_for(Path(file)).is_file():
+        read_truth(truth_path_for(Path(file)))
 
 
 def _option_group(*options):
@@ -92,6 +214,7 @@ _ENCODER_HELP = ("minilm (bundled, fastest faithful variant), minilm-exact (fp32
                  "minilm-bf16, hashing[:DIM], or hf:PATH[:mean|last].")
 _encoder = click.option("--encoder", default="minilm", show_default=True, help=_ENCODER_HELP)
 _cache_dir = click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+                          callback=_cache_root,
                           help="Embedding cache root (default $PLURALIST_CACHE or ~/.cache/pluralist).")
 embed_options = _bundle(
     "embedding", _embed_spec, _encoder,
@@ -103,13 +226,14 @@ noise_options = _bundle(
     click.option("--noise", default="none", show_default=True,
                  help="How to treat possibly flipped labels: none, label-smoothing, unbiased, em "
                       "or peer-review."),
-    click.option("--noise-rate", default=0.0, show_default=True,
+    click.option("--noise-rate", type=_Finite(), default=0.0, show_default=True,
                  help="Known flip rate (label-smoothing, unbiased), or the share peer review drops."))
 
 
 data_options = _option_group(
-    click.option("--rater-column", default="rater", show_default=True,
-                 help="Column holding the rater id; without it a file is one population."),
+    click.option("--rater-column", default=None, show_default="rater", callback=_rater_column,
+                 help="Column holding the rater id; every row must have it. By default "
+                      "'rater' where the file has one, else the file is one population."),
     click.option("--kind", type=click.Choice(_KINDS), default="comparisons", show_default=True,
                  help="Pairwise comparisons, per-rater ratings, or per-rater rankings."),
 )
@@ -151,35 +275,40 @@ def data_check(file, rater_column, kind, as_json):
 @data.command("convert")
 @click.argument("file", type=click.Path(dir_okay=False))
 @data_options
-@click.option("--out", required=True, type=click.Path(dir_okay=False),
+@click.option("--out", required=True, type=click.Path(dir_okay=False), callback=_out_path,
               help="Output .jsonl or .parquet in TRL's preference format plus the rater column.")
 def data_convert(file, rater_column, kind, out):
     """Convert FILE (comparisons, ratings or rankings) to TRL pairwise format."""
     from .data import write_comparisons
+    from .data.io import check_output_format
 
+    check_output_format(out)
     table = _read(file, kind, rater_column)
-    write_comparisons(table, out, rater_column=rater_column)
+    write_comparisons(table, out, rater_column=rater_column or "rater")
     click.echo(f"wrote {len(table)} comparisons from {len(table.raters)} raters to {out}")
 
 
 @data.command("synth")
-@click.option("--out", required=True, type=click.Path(dir_okay=False),
+@click.option("--out", required=True, type=click.Path(dir_okay=False), callback=_out_path,
               help="Output .jsonl or .parquet; the ground truth goes beside it (.truth.json).")
-@click.option("--seed", default=0, show_default=True)
+@click.option("--seed", type=_SEED, default=0, show_default=True)
 @click.option("--raters", default=400, show_default=True)
 @click.option("--comparisons-per-rater", default=100, show_default=True)
-@click.option("--noise", default=0.0, show_default=True, help="Probability of flipping a label.")
-@click.option("--adversarial", default=0.0, show_default=True,
+@click.option("--noise", type=_Finite(), default=0.0, show_default=True,
+              help="Probability of flipping a label.")
+@click.option("--adversarial", type=_Finite(), default=0.0, show_default=True,
               help="Fraction of raters answering against their taste.")
-@click.option("--position-bias", default=0.0, show_default=True,
+@click.option("--position-bias", type=_Finite(), default=0.0, show_default=True,
               help="Fraction of raters who mostly pick the response shown first.")
-@click.option("--careless", default=0.0, show_default=True,
+@click.option("--careless", type=_Finite(), default=0.0, show_default=True,
               help="Fraction of raters who pick at random.")
 def data_synth(out, seed, raters, comparisons_per_rater, noise, adversarial, position_bias, careless):
     """Write the built-in pluralistic benchmark with its ground truth."""
     from .data import SynthConfig
+    from .data.io import check_output_format
     from .workflows import write_benchmark
 
+    check_output_format(out)
     config = SynthConfig(seed=seed, raters=raters, comparisons_per_rater=comparisons_per_rater,
                          noise=noise, adversarial=adversarial, position_bias=position_bias,
                          careless=careless)
@@ -192,19 +321,22 @@ def data_synth(out, seed, raters, comparisons_per_rater, noise, adversarial, pos
 @data.command("persona")
 @click.option("--src", required=True, type=click.Path(file_okay=False),
               help="Folder of persona files (NAME.jsonl with statement, answer_matching_behavior).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False))
-@click.option("--raters", default=240, show_default=True)
-@click.option("--groups", default=8, show_default=True)
-@click.option("--traits-per-rater", default=2, show_default=True)
-@click.option("--behaviours", default=16, show_default=True, help="Behaviour files used.")
-@click.option("--statements-per-behaviour", default=80, show_default=True)
-@click.option("--comparisons-per-rater", default=60, show_default=True)
-@click.option("--seed", default=0, show_default=True)
+@click.option("--out", required=True, type=click.Path(dir_okay=False), callback=_out_path)
+@click.option("--raters", type=_COUNT, default=240, show_default=True)
+@click.option("--groups", type=_COUNT, default=8, show_default=True)
+@click.option("--traits-per-rater", type=_COUNT, default=2, show_default=True)
+@click.option("--behaviours", type=_COUNT, default=16, show_default=True,
+              help="Behaviour files used.")
+@click.option("--statements-per-behaviour", type=_COUNT, default=80, show_default=True)
+@click.option("--comparisons-per-rater", type=_COUNT, default=60, show_default=True)
+@click.option("--seed", type=_SEED, default=0, show_default=True)
 def data_persona(src, out, **options):
     """Build a PAL-style heterogeneous preference dataset from persona statements."""
     from .data import write_comparisons
+    from .data.io import check_output_format
     from .data.persona import PersonaConfig, persona_benchmark
 
+    check_output_format(out)
     table = persona_benchmark(Path(src), PersonaConfig(**options))
     write_comparisons(table, out)
     click.echo(f"wrote {len(table)} comparisons from {len(table.raters)} raters in "
@@ -247,19 +379,20 @@ def _train_config(epochs: int, batch_size: int, lr: float, seed: int):
 
 train_options = _bundle(
     "config", _train_config,
-    click.option("--epochs", default=40, show_default=True),
-    click.option("--batch-size", default=512, show_default=True),
-    click.option("--lr", default=1e-2, show_default=True),
-    click.option("--seed", default=0, show_default=True))
+    click.option("--epochs", type=_COUNT, default=40, show_default=True),
+    click.option("--batch-size", type=_COUNT, default=512, show_default=True),
+    click.option("--lr", type=_Finite(min=0, min_open=True), default=1e-2, show_default=True),
+    click.option("--seed", type=_SEED, default=0, show_default=True))
 
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--family", required=True, help="A registered family (an unknown name lists them).")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), callback=_out_path,
+              help="Model directory to write.")
 @data_options
 @embed_options
-@click.option("--rank", type=int, default=None,
+@click.option("--rank", type=_COUNT, default=None,
               help="Size of the rater space: rank, components, prototypes, directions, blocks or latent units.")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Any other hyperparameter of the family, e.g. --option simplex=true.")
@@ -267,10 +400,11 @@ train_options = _bundle(
 @noise_options
 def train(file, family, out, rater_column, kind, embedding, rank, options, config, noise):
     """Train a reward model of one family on FILE and save it to --out."""
+    from .models.registry import check_options
     from .training import family_options
     from .workflows import train_and_save
 
-    opts = family_options(family, rank, _parse_options(options))
+    opts = check_options(family, family_options(family, rank, _parse_options(options)))
     model, summary = train_and_save(_read(file, kind, rater_column), family, Path(out), embedding,
                                     options=opts, config=config, noise=noise)
     result = summary["train"]
@@ -291,7 +425,8 @@ def train(file, family, out, rater_column, kind, embedding, rank, options, confi
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.argument("file", type=click.Path(dir_okay=False))
 @data_options
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Profile JSON to write.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), callback=_out_path,
+              help="Profile JSON to write.")
 @_cache_dir
 def adapt(model_dir, file, rater_column, kind, out, cache_dir):
     """Fit each rater in FILE (new people) with the model's shared parts frozen."""
@@ -322,33 +457,29 @@ def score(model_dir, responses, rater, prompt, profile, cache_dir):
         click.echo(f"{reward:+.4f}\t{response}")
 
 
-def _eval_config(shots: str, draws: int, seed: int):
+def _eval_config(shots: tuple[int, ...], draws: int, seed: int):
     from .evaluation import EvalConfig
 
-    try:
-        ks = tuple(int(k) for k in shots.split(","))
-    except ValueError:
-        raise click.BadParameter(f"expected comma-separated integers, got {shots!r}",
-                                 param_hint="--shots") from None
-    return EvalConfig(shots=ks, draws=draws, seed=seed)
+    return EvalConfig(shots=shots, draws=draws, seed=seed)
 
 
-_seed = click.option("--seed", default=0, show_default=True)
+_seed = click.option("--seed", type=_SEED, default=0, show_default=True)
 eval_options = _bundle(
     "eval_config", _eval_config,
-    click.option("--shots", default="0,1,2,5,10,20,50", show_default=True,
+    click.option("--shots", type=_Shots(), default="0,1,2,5,10,20,50", show_default=True,
                  help="k values of the new-rater curve."),
-    click.option("--draws", default=3, show_default=True, help="Random draws of the k per point."),
+    click.option("--draws", type=_COUNT, default=3, show_default=True,
+                 help="Random draws of the k per point."),
     _seed)
-_truth = click.option("--truth", type=click.Path(dir_okay=False), default=None,
+_truth = click.option("--truth", type=click.Path(exists=True, dir_okay=False), default=None,
                       help="Ground truth (.truth.json) for Bayes accuracy; found beside FILE by default.")
 split_options = _bundle(
-    "split", lambda unseen, test_fraction: {"unseen": unseen if unseen < 1 else int(unseen),
-                                            "test_fraction": test_fraction},
-    click.option("--unseen", default=0.25, show_default=True,
+    "split", lambda unseen, test_fraction: {"unseen": unseen, "test_fraction": test_fraction},
+    click.option("--unseen", type=_Unseen(), default=0.25, show_default=True,
                  help="Raters held out entirely: a fraction (< 1) or a count."),
-    click.option("--test-fraction", default=0.2, show_default=True,
-                 help="Share of each seen rater's comparisons held out for testing."))
+    click.option("--test-fraction", type=_Finite(0, 1, max_open=True), default=0.2,
+                 show_default=True,
+                 help="Share of each seen rater's comparisons held out for testing, in [0, 1)."))
 
 
 def _families(value: str | None) -> list[str]:
@@ -356,20 +487,24 @@ def _families(value: str | None) -> list[str]:
 
     if value is None:
         return ["bt", *personalised_families()]
-    return [f.strip() for f in value.split(",") if f.strip()]
+    names = [f.strip() for f in value.split(",") if f.strip()]
+    if not names:
+        raise click.BadParameter(f"names no family: {value!r}", param_hint="'--families'")
+    return names
 
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--families", default=None, show_default="bt and every personalised family",
               help="Comma-separated family names.")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Report directory.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), callback=_out_path,
+              help="Report directory.")
 @data_options
 @split_options
 @eval_options
 @_truth
 @embed_options
-@click.option("--epochs", default=40, show_default=True)
+@click.option("--epochs", type=_COUNT, default=40, show_default=True)
 @noise_options
 def compare(file, families, out, rater_column, kind, split, eval_config, truth, embedding, epochs,
             noise):
@@ -378,8 +513,10 @@ def compare(file, families, out, rater_column, kind, split, eval_config, truth, 
     from .training import TrainConfig
     from .workflows import compare_file
 
+    names, table = _families(families), _read(file, kind, rater_column)
+    _check_truth(truth, table, file)
     results, report = compare_file(
-        _read(file, kind, rater_column), _families(families), Path(out), embedding, data_name=file,
+        table, names, Path(out), embedding, data_name=file,
         split={**split, "seed": eval_config.seed}, truth=truth,
         train_config=TrainConfig(seed=eval_config.seed, epochs=epochs), eval_config=eval_config,
         noise=noise, command=_command_line(), say=_console().print)
@@ -396,7 +533,8 @@ def _console():
 @cli.command("eval")
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Report directory.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), callback=_out_path,
+              help="Report directory.")
 @data_options
 @eval_options
 @_truth
@@ -407,7 +545,9 @@ def evaluate(model_dir, file, out, rater_column, kind, eval_config, truth, cache
     from .evaluation import markdown_summary
     from .workflows import run_eval
 
-    results, report = run_eval(model_dir, _read(file, kind, rater_column), Path(out), data_name=file,
+    table = _read(file, kind, rater_column)
+    _check_truth(truth, table, file)
+    results, report = run_eval(model_dir, table, Path(out), data_name=file,
                                truth=truth, eval_config=eval_config, cache_dir=cache_dir,
                                command=_command_line())
     click.echo(markdown_summary(results))
@@ -415,7 +555,8 @@ def evaluate(model_dir, file, out, rater_column, kind, eval_config, truth, cache
 
 
 @cli.command()
-@click.option("--out", default="pluralist-demo", show_default=True, type=click.Path(file_okay=False))
+@click.option("--out", default="pluralist-demo", show_default=True, type=click.Path(file_okay=False),
+              callback=_out_path)
 @_bundle("embedding", _embed_spec, _encoder, _cache_dir)
 @_seed
 def demo(out, embedding, seed):

@@ -110,3 +110,15 @@ def test_train_with_em_reports_and_saves_each_raters_flip_rate(tmp_path):
     assert sorted(rates) == sorted(json.loads((model / "config.json").read_text())["raters"])
     highest = max(rates, key=rates.get)
     assert f"highest per rater: {highest} {rates[highest]:.3f}" in result.output
+
+
+def test_clicks_own_usage_errors_are_one_line_exit_2(write_jsonl):
+    path = write_jsonl([{"rater": "a", "chosen": "x", "rejected": "y"}])
+    for args in (["train", path], ["train", path, "--family", "bt", "--out", "m", "--bogus"],
+                 ["frobnicate"], ["data", "check"], ["data", "check", path, "--kind", "votes"],
+                 ["--bogus"], ["train", path, "--family", "bt", "--out", "m", "--epochs", "many"]):
+        result = run(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.output.startswith("error: ") and result.output.count("\n") == 1, result.output
+        assert "Usage:" not in result.output and "--help" in result.output
+    assert run("--help").exit_code == 0 and "Usage:" in run("train", "--help").output
