@@ -34,7 +34,7 @@ def rater_gains(seed: int, family: str, **condition) -> list[dict]:
     from noise import MINORITY, embedded_split
     from pluralist.data import SynthConfig, generate
     from pluralist.training import train
-    from pluralist.robust.reliability import rater_reliability, reversal_standard_error, stands_out
+    from pluralist.robust.reliability import rater_reliability, stands_out
     from pluralist.training.loop import TrainConfig
 
     synth = generate(SynthConfig(seed=seed, **condition))
@@ -44,9 +44,9 @@ def rater_gains(seed: int, family: str, **condition) -> list[dict]:
     adversarial = dict(zip(synth.rater_ids, synth.adversarial))
     group = dict(zip(synth.rater_ids, synth.rater_groups))
     return [{"adversarial": bool(adversarial[r]), "minority": group[r] == MINORITY,
-             "gain": v["reversal_gain"], "standard_error": reversal_standard_error(v),
-             "stands_out": stands_out(v, report["reversal_z_floor"])}
-            for r, v in report["raters"].items()]
+             "gain": record.reversal_gain, "standard_error": record.reversal_standard_error,
+             "stands_out": stands_out(record, report.reversal_z_floor)}
+            for r, record in report.raters.items()]
 
 
 def scores(draws: list[list[dict]], many_draws: list[list[dict]], noisy_draws: list[list[dict]],

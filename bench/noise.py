@@ -87,14 +87,14 @@ def run_condition(synth, embedded, families, methods, true_rate: float, seed: in
                 row["em_flip_rate"] = result.noise["global_rate"]
             if validation and (method == "none" or (adversarial and method == "em")):
                 rel = rater_reliability(model, bench.data, seen_rows_by_rater)
-                row.update(flag_scores(rel["flagged"], adversarial, minority, careless))
+                row.update(flag_scores(rel.flagged, adversarial, minority, careless))
             rows.append(row)
             print(json.dumps(row), flush=True)
     return rows
 
 
 def flag_scores(flagged: dict, adversarial: set, minority: set, careless: set = frozenset()) -> dict:
-    """Precision and recall of the sure flag, and of it with the possibly adversarial
+    """`flagged`: Reliability.flagged. Precision and recall of the sure flag, and of it with the possibly adversarial
     tier, where there are adversarial raters, and of the random flag where there are
     careless raters; always the ordinary raters flagged (false flags), and how many of
     the adversarial flags among them fell on the minority."""
@@ -202,52 +202,74 @@ def mean_over_seeds(rows: list[dict]) -> list[dict]:
 def targets(rows: list[dict]) -> dict:
     """The issue's targets, per family, from the per-seed rows: each difference between
     two options is taken within a seed, then averaged (with its standard error)."""
-    from pluralist.training.noise import NOISE_METHODS
-
     seeds = sorted({r["seed"] for r in rows})
-
-    def values(kind, level, family, method, field="clean_accuracy"):
-        return np.array([next(r[field] for r in rows if (r["seed"], r["condition"], r["level"],
-                                                        r["family"], r["method"])
-                              == (seed, kind, level, family, method)) for seed in seeds], dtype=float)
-
-    def gain(level, family, method, field="clean_accuracy", kind="symmetric"):
-        """(mean, standard error) of method minus plain training, within seeds."""
-        diff = values(kind, level, family, method, field) - values(kind, level, family, "none", field)
-        return float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else None
-
     out = {}
     for family in sorted({r["family"] for r in rows}):
-        robust = [m for m in NOISE_METHODS if m != "none"]
-        best = max(robust, key=lambda m: gain(0.4, family, m)[0])
-        gain40, loss0 = gain(0.4, family, best), gain(0.0, family, best)
-        best_unguarded = max(robust, key=lambda m: gain(0.4, family, m, kind=NO_VALIDATION)[0])
-        unguarded = gain(0.4, family, best_unguarded, kind=NO_VALIDATION)
-        minority = {level: gain(level, family, best, "minority_clean_accuracy") for level in (0.0, *NOISY_LEVELS)}
-        worst = min(minority, key=lambda level: minority[level][0])
-        flags = lambda field: _mean_known([r.get(field) for r in rows if (r["condition"], r["level"], r["family"],
-                                                                         r["method"]) == ("adversarial", 0.05, family, "none")])
-        out[family] = {
-            "seeds": len(seeds),
-            "best_robust_at_0.4": best, "gain_at_0.4": gain40[0], "gain_at_0.4_se": gain40[1],
-            "target_gain_at_0.4": 0.05,
-            "clean_share_reference_at_0.4": float(values("symmetric", 0.4, family, CLEAN_SHARE).mean()),
-            "plain_at_0.4": float(values("symmetric", 0.4, family, "none").mean()),
-            "best_robust_at_0.4_without_validation": best_unguarded,
-            "gain_at_0.4_without_validation": unguarded[0], "gain_at_0.4_without_validation_se": unguarded[1],
-            "plain_at_0.4_without_validation": float(values(NO_VALIDATION, 0.4, family, "none").mean()),
-            "loss_at_0_of_that_option": -loss0[0], "loss_at_0_se": loss0[1], "target_loss_at_0": 0.005,
-            "largest_minority_drop_of_that_option": -minority[worst][0], "minority_drop_at": worst,
-            "minority_drop_se": minority[worst][1], "target_minority_drop": 0.01,
-            "em_rate_at_0.2": float(values("symmetric", 0.2, family, "em", "em_flip_rate").mean()),
-            "target_em_rate_at_0.2": [0.15, 0.25],
-            "flag_precision_at_5pct": flags("adversarial_flag_precision"),
-            "flag_recall_at_5pct": flags("adversarial_flag_recall"),
-            "flag_or_possible_precision_at_5pct": flags("adversarial_or_possible_flag_precision"),
-            "flag_or_possible_recall_at_5pct": flags("adversarial_or_possible_flag_recall"),
-            "target_flags": 0.9}
+        per_seed = PerSeed(rows, seeds, family)
+        out[family] = {"seeds": len(seeds), **_noise_targets(per_seed), **_flag_targets(rows, family)}
         out[family]["met"] = targets_met(out[family])
     return out
+
+
+class PerSeed:
+    """One family's per-seed rows, a measurement read as an array over the seeds."""
+
+    def __init__(self, rows: list[dict], seeds: list[int], family: str):
+        self.rows, self.seeds, self.family = rows, seeds, family
+
+    def values(self, kind, level, method, field="clean_accuracy") -> np.ndarray:
+        cell = lambda r: (r["seed"], r["condition"], r["level"], r["family"], r["method"])  # noqa: E731
+        return np.array([next(r[field] for r in self.rows if cell(r) == (seed, kind, level, self.family, method))
+                         for seed in self.seeds], dtype=float)
+
+    def gain(self, level, method, field="clean_accuracy", kind="symmetric") -> tuple[float, float | None]:
+        """(mean, standard error) of method minus plain training, within seeds."""
+        diff = self.values(kind, level, method, field) - self.values(kind, level, "none", field)
+        return float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else None
+
+
+def _noise_targets(per_seed: PerSeed) -> dict:
+    """Robust training's gain at 40% noise (with and without a validation split), what
+    its best option costs on clean labels and the minority, and EM's flip rate."""
+    from pluralist.training.noise import NOISE_METHODS
+
+    robust = [m for m in NOISE_METHODS if m != "none"]
+    best = max(robust, key=lambda m: per_seed.gain(0.4, m)[0])
+    best_unguarded = max(robust, key=lambda m: per_seed.gain(0.4, m, kind=NO_VALIDATION)[0])
+    gain40, loss0 = per_seed.gain(0.4, best), per_seed.gain(0.0, best)
+    unguarded = per_seed.gain(0.4, best_unguarded, kind=NO_VALIDATION)
+    return {
+        "best_robust_at_0.4": best, "gain_at_0.4": gain40[0], "gain_at_0.4_se": gain40[1],
+        "target_gain_at_0.4": 0.05,
+        "clean_share_reference_at_0.4": float(per_seed.values("symmetric", 0.4, CLEAN_SHARE).mean()),
+        "plain_at_0.4": float(per_seed.values("symmetric", 0.4, "none").mean()),
+        "best_robust_at_0.4_without_validation": best_unguarded,
+        "gain_at_0.4_without_validation": unguarded[0], "gain_at_0.4_without_validation_se": unguarded[1],
+        "plain_at_0.4_without_validation": float(per_seed.values(NO_VALIDATION, 0.4, "none").mean()),
+        "loss_at_0_of_that_option": -loss0[0], "loss_at_0_se": loss0[1], "target_loss_at_0": 0.005,
+        **_minority_target(per_seed, best),
+        "em_rate_at_0.2": float(per_seed.values("symmetric", 0.2, "em", "em_flip_rate").mean()),
+        "target_em_rate_at_0.2": [0.15, 0.25]}
+
+
+def _minority_target(per_seed: PerSeed, best: str) -> dict:
+    """The largest drop the `best` option causes on the minority, over the noise levels."""
+    minority = {level: per_seed.gain(level, best, "minority_clean_accuracy") for level in (0.0, *NOISY_LEVELS)}
+    worst = min(minority, key=lambda level: minority[level][0])
+    return {"largest_minority_drop_of_that_option": -minority[worst][0], "minority_drop_at": worst,
+            "minority_drop_se": minority[worst][1], "target_minority_drop": 0.01}
+
+
+def _flag_targets(rows: list[dict], family: str) -> dict:
+    """The flags' precision and recall with 5% adversarial raters, plain training."""
+    cell = ("adversarial", 0.05, family, "none")
+    at_5pct = [r for r in rows if (r["condition"], r["level"], r["family"], r["method"]) == cell]
+    mean = lambda field: _mean_known([r.get(field) for r in at_5pct])  # noqa: E731
+    return {"flag_precision_at_5pct": mean("adversarial_flag_precision"),
+            "flag_recall_at_5pct": mean("adversarial_flag_recall"),
+            "flag_or_possible_precision_at_5pct": mean("adversarial_or_possible_flag_precision"),
+            "flag_or_possible_recall_at_5pct": mean("adversarial_or_possible_flag_recall"),
+            "target_flags": 0.9}
 
 
 def targets_met(t: dict) -> dict:

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -142,6 +144,16 @@ def _fitted_on_simulated_raters(weights, seed: int, family: str, **options):
     return sim, data, model
 
 
+def _rater(**measured):
+    """A RaterReliability with `measured` and ordinary values elsewhere."""
+    from pluralist.robust.reliability import RaterReliability
+
+    ordinary = dict(comparisons=100, flip_rate=0.1, flip_rate_interval90=(0.05, 0.2), anchor_comparisons=25,
+                    own_model_accuracy=0.8, own_model_accuracy_interval90=(0.7, 0.9), reversal_gain=-0.2,
+                    reversal_standard_error=0.05, reversal_interval90=(-0.28, -0.12))
+    return RaterReliability(**{**ordinary, **measured})
+
+
 def test_a_reversed_rater_is_flagged_and_a_consistent_minority_is_not():
     from pluralist.robust.reliability import rater_reliability
 
@@ -149,17 +161,17 @@ def test_a_reversed_rater_is_flagged_and_a_consistent_minority_is_not():
     weights = [CONSENSUS + TASTE] * 40 + [CONSENSUS - TASTE] * 6 + [-(CONSENSUS + TASTE)]
     sim, data, model = _fitted_on_simulated_raters(weights, 7, "lowrank", rank=2)
     report = rater_reliability(model, data, {f"r{r}": sim.rows([r]) for r in range(47)})
-    assert report["flagged"]["adversarial"] == ["r46"]
-    minority = [report["raters"][f"r{r}"] for r in range(40, 46)]
-    assert all(not m["flags"] for m in minority)          # not even "possibly"
-    reversed_rater = report["raters"]["r46"]
-    assert reversed_rater["reversal_interval90"][0] > 0.2
-    assert max(m["reversal_interval90"][1] for m in minority) < 0
-    assert np.mean([report["raters"][f"r{r}"]["flip_rate"] for r in range(40)]) < 0.15
+    assert report.flagged["adversarial"] == ("r46",)
+    minority = [report.raters[f"r{r}"] for r in range(40, 46)]
+    assert all(not m.flags for m in minority)          # not even "possibly"
+    reversed_rater = report.raters["r46"]
+    assert reversed_rater.reversal_interval90[0] > 0.2
+    assert max(m.reversal_interval90[1] for m in minority) < 0
+    assert np.mean([report.raters[f"r{r}"].flip_rate for r in range(40)]) < 0.15
 
 
 def test_a_rater_who_picks_at_random_is_flagged_random_and_nobody_else_is():
-    from pluralist.robust.reliability import POSSIBLE_SE, rater_reliability
+    from pluralist.robust.reliability import rater_reliability
 
     # 40 majority raters, 6 minority raters, and one whose utility is flat: every label a coin.
     # (Of simulation seeds 0-7, one gave the coin rater an own-model accuracy of 0.617 by
@@ -167,17 +179,16 @@ def test_a_rater_who_picks_at_random_is_flagged_random_and_nobody_else_is():
     weights = [CONSENSUS + TASTE] * 40 + [CONSENSUS - TASTE] * 6 + [0 * CONSENSUS]
     sim, data, model = _fitted_on_simulated_raters(weights, 0, "lowrank", rank=2)
     report = rater_reliability(model, data, {f"r{r}": sim.rows([r]) for r in range(47)})
-    assert report["flagged"]["random"] == ["r46"]
-    assert f"a gain above {POSSIBLE_SE} standard errors" in report["rule"]     # the rule states its numbers
-    assert report["raters"]["r46"]["own_model_accuracy_interval90"][1] < report["median_own_model_accuracy"]
+    assert report.flagged["random"] == ("r46",)
+    assert report.raters["r46"].own_model_accuracy_interval90[1] < report.median_own_model_accuracy
 
 
 def test_random_is_for_raters_surely_less_consistent_than_the_typical_one():
     """Under heavy noise every rater is near a coin: the typical rater is not flagged."""
     from pluralist.robust.reliability import _flags
 
-    coin = {"reversal_interval90": [-0.1, 0.1], "reversal_gain": 0.0, "own_model_accuracy": 0.5,
-            "own_model_accuracy_interval90": [0.42, 0.58]}
+    coin = _rater(reversal_interval90=(-0.1, 0.1), reversal_gain=0.0, own_model_accuracy=0.5,
+                  own_model_accuracy_interval90=(0.42, 0.58))
     assert _flags(coin, True, typical_accuracy=0.75, z_floor=-1.0) == ["random"]
     assert _flags(coin, True, typical_accuracy=0.55, z_floor=-1.0) == []
     assert _flags(coin, False, typical_accuracy=0.75, z_floor=-1.0) == []      # no per-rater preferences
@@ -210,14 +221,15 @@ def test_reversed_raters_cannot_vouch_for_each_other_and_bt_only_gives_sure_flag
         chosen_first = (np.arange(len(sim.rater)) % 2).astype(np.int8)   # others: half and half
         chosen_first[sim.rows([3])] = 1
         report = rater_reliability(model, data, rows, chosen_first=chosen_first)
-        assert report["flagged"]["position_biased"] == ["r3"]
-        assert report["raters"]["r3"]["chose_first_share"] == 1.0
-        flagged = set(report["flagged"]["adversarial"]) | set(report["flagged"]["possibly_adversarial"])
+        assert report.flagged["position_biased"] == ("r3",)
+        assert report.raters["r3"].chose_first_share == 1.0
+        flagged = set(report.flagged["adversarial"]) | set(report.flagged["possibly_adversarial"])
+        assert report.per_rater_preferences == (family == "lowrank")
         if family == "lowrank":
             assert flagged == reversed_raters
         else:  # a population model gives only the sure flag, never "random" or "possibly"
-            assert not report["flagged"]["random"] and not report["flagged"]["possibly_adversarial"]
-            assert set(report["flagged"]["adversarial"]) <= reversed_raters
+            assert not report.flagged["random"] and not report.flagged["possibly_adversarial"]
+            assert set(report.flagged["adversarial"]) <= reversed_raters
 
 
 def test_early_stopping_scores_validation_labels_under_the_noise_model():
@@ -314,9 +326,9 @@ def test_a_reversal_must_stand_out_from_the_typical_rater_to_be_flagged():
     reversal), an interval above zero by chance is not enough."""
     from pluralist.robust.reliability import _flags, outlier_floor
 
-    sure = {"reversal_interval90": [0.01, 0.05], "reversal_gain": 0.03, "own_model_accuracy": 0.8,
-            "own_model_accuracy_interval90": [0.7, 0.9]}     # z = 0.03 / (0.04 / (2 * 1.645)) = 2.47
-    possible = {**sure, "reversal_interval90": [-0.01, 0.07]}   # z = 1.23
+    sure = _rater(reversal_interval90=(0.01, 0.05), reversal_gain=0.03, reversal_standard_error=0.012,
+                  own_model_accuracy=0.8, own_model_accuracy_interval90=(0.7, 0.9))     # z = 2.5
+    possible = replace(sure, reversal_interval90=(-0.01, 0.07), reversal_standard_error=0.025)   # z = 1.2
     assert _flags(sure, True, 0.8, z_floor=-1.0) == ["adversarial"]
     assert _flags(possible, True, 0.8, z_floor=-1.0) == ["possibly_adversarial"]
     assert _flags(sure, True, 0.8, z_floor=3.0) == [] and _flags(possible, True, 0.8, z_floor=1.5) == []
@@ -337,7 +349,7 @@ def test_without_a_shared_taste_few_raters_stand_out_as_reversed(monkeypatch):
     weights[:, 0] = 0                                          # no consensus direction
     sim, data, model = _fitted_on_simulated_raters(list(weights), 0, "lowrank", rank=4)
     rows = {f"r{r}": sim.rows([r]) for r in range(80)}
-    count = lambda report: len(report["flagged"]["adversarial"]) + len(report["flagged"]["possibly_adversarial"])  # noqa: E731
+    count = lambda report: len(report.flagged["adversarial"]) + len(report.flagged["possibly_adversarial"])  # noqa: E731
     flagged = count(reliability.rater_reliability(model, data, rows))
     monkeypatch.setattr(reliability, "OUTLIER_SPREADS", -np.inf)   # every rater stands out
     unfiltered = count(reliability.rater_reliability(model, data, rows))

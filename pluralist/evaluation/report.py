@@ -10,7 +10,9 @@ from pathlib import Path
 
 from . import plots
 from ..fileio import write_json_atomic, write_text_atomic
-from ..robust.reliability import FLAGS
+from ..robust.reliability import (CONSISTENT, FLAGS, OUTLIER_SPREADS, POSSIBLE_SE, RATER_ANCHOR_SHARE,
+                                  SPREAD_PERCENTILE, Reliability)
+from ..robust.reversal import TOP_VOTERS
 
 SUMMARY_K = 20
 
@@ -55,13 +57,20 @@ def write_report(out_dir: Path, meta: dict, results: dict) -> Path:
     """Write metrics.json, report.html and summary.md; returns the HTML path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     order = ranking(results)
-    metrics = {"meta": meta, "ranking": order, "families": results}
+    metrics = {"meta": meta, "ranking": order,
+               "families": {family: _jsonable(result) for family, result in results.items()}}
     write_json_atomic(out_dir / "metrics.json", metrics)
     summary = markdown_summary(results)
     write_text_atomic(out_dir / "summary.md", summary + "\n")
     figures = _figures(results, meta)
     write_text_atomic(out_dir / "report.html", _html(meta, results, order, summary, figures))
     return out_dir / "report.html"
+
+
+def _jsonable(result: dict) -> dict:
+    """A family's result with its records (the reliability) as plain dicts."""
+    return {key: value.to_dict() if isinstance(value, Reliability) else value
+            for key, value in result.items()}
 
 
 def _figures(results: dict, meta: dict) -> dict[str, bytes]:
@@ -120,31 +129,58 @@ def _group_table(results: dict, order: list[str]) -> str:
 
 
 def _reliability_section(results: dict, order: list[str]) -> str:
-    rows = []
-    for family in order:
-        rel = results[family].get("reliability")
-        if not rel or not rel["raters"]:
-            continue
-        rates = [v["flip_rate"] for v in rel["raters"].values()]
-        flagged = ", ".join(
-            f"{r} ({rel['raters'][r]['reversal_gain']:+.2f} "
-            f"[{rel['raters'][r]['reversal_interval90'][0]:+.2f}, "
-            f"{rel['raters'][r]['reversal_interval90'][1]:+.2f}])"
-            for r in rel["flagged"]["adversarial"][:12]) or "none"
-        rows.append([family, len(rel["raters"]), f"{sum(rates) / len(rates):.3f}",
-                     f"{rel['median_reversal_gain']:+.3f}", f"{rel['median_own_model_accuracy']:.3f}",
-                     f"{rel['reversal_z_floor']:+.2f}",
-                     *(len(rel["flagged"][flag]) for flag in FLAGS), flagged])
-    if not rows:
+    assessed = [(family, results[family]["reliability"]) for family in order
+                if results[family].get("reliability") and results[family]["reliability"].raters]
+    if not assessed:
         return "<p>Not assessed: no seen rater had enough comparisons without ties.</p>"
-    rule = next(results[f]["reliability"] for f in order if results[f].get("reliability"))
-    return (f"<p>{html.escape(rule['rule'])}. Position bias: {html.escape(rule['position_bias'])}.</p>"
-            + _table(rows, ["family", "raters assessed", "mean estimated flip rate",
-                            "median reversal gain", "median own-model accuracy",
-                            "reversal z-score that stands out",
-                            "adversarial",  # then the rest of FLAGS, in order
-                            "possibly adversarial", "random", "position-biased",
-                            "adversarial raters: reversal gain [90% interval]"]))
+    return (reliability_rule(assessed)
+            + _table([_reliability_row(family, rel) for family, rel in assessed],
+                     ["family", "raters assessed", "mean estimated flip rate",
+                      "median reversal gain", "median own-model accuracy",
+                      "reversal z-score that stands out",
+                      "adversarial",  # then the rest of FLAGS, in order
+                      "possibly adversarial", "random", "position-biased",
+                      "adversarial raters: reversal gain [90% interval]"]))
+
+
+def _reliability_row(family: str, rel: Reliability) -> list:
+    rates = [record.flip_rate for record in rel.raters.values()]
+    adversarial = ", ".join(
+        f"{rater} ({rel.raters[rater].reversal_gain:+.2f} "
+        f"[{rel.raters[rater].reversal_interval90[0]:+.2f}, {rel.raters[rater].reversal_interval90[1]:+.2f}])"
+        for rater in rel.flagged["adversarial"][:12]) or "none"
+    return [family, len(rel.raters), f"{sum(rates) / len(rates):.3f}", f"{rel.median_reversal_gain:+.3f}",
+            f"{rel.median_own_model_accuracy:.3f}", f"{rel.reversal_z_floor:+.2f}",
+            *(len(rel.flagged[flag]) for flag in FLAGS), adversarial]
+
+
+def reliability_rule(assessed: list[tuple[str, Reliability]]) -> str:
+    """How the raters were judged, as HTML, said once for every family: from the
+    constants the flags use and, for position bias, from the data."""
+    rules = [f"flip rate: labels against the rater's own cross-fitted model on the "
+             f"{RATER_ANCHOR_SHARE:.0%} of their comparisons it is surest about",
+             f"reversal gain: how much better the {TOP_VOTERS:.0%} of other raters that best match the "
+             "labels explain them reversed than as they are (held-out log-likelihood per comparison, "
+             "their probabilities averaged), with its standard error and 90% interval",
+             "adversarial: that interval lies above 0 and the z-score (gain over standard error) stands "
+             f"{OUTLIER_SPREADS:g} spreads above the median rater's (the spread: the median less the "
+             f"{SPREAD_PERCENTILE:g}th percentile)",
+             "random (models with per-rater preferences only): the interval contains 0 and the rater's "
+             f"own cross-fitted accuracy is below {CONSISTENT} and, beyond its 90% interval, below the "
+             "median rater's",
+             "possibly adversarial (models with per-rater preferences only): otherwise a gain above "
+             f"{POSSIBLE_SE} standard errors that stands out as well; on noisy labels this tier also "
+             "takes ordinary raters, a small group's first",
+             f"position-biased: {assessed[0][1].position_bias}"]
+    notes = ["The flags mean little where the median rater's gain is near 0: the model then cannot "
+             "tell its raters from their reversal."]
+    without = [family for family, rel in assessed if not rel.per_rater_preferences]
+    if without:
+        notes.append(f"No per-rater preferences ({', '.join(without)}): the others are the population "
+                     "alone, against which a minority taste can look reversed, so only the adversarial "
+                     "flag is given.")
+    return ("<ul>" + "".join(f"<li>{html.escape(rule)}</li>" for rule in rules) + "</ul>"
+            + "".join(f"<p>{html.escape(note)}</p>" for note in notes))
 
 
 def _html(meta: dict, results: dict, order: list[str], summary: str, figures: dict) -> str:

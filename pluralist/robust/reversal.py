@@ -2,8 +2,8 @@
 
 A personalised model trained on noisy labels absorbs the noise as taste: it
 shrinks its margins until the noisy labels look plausible, so a flip rate
-inferred from its own probabilities comes out near zero (measured: 0.02 at a
-true 0.2). Two scale-free measurements avoid that:
+inferred from its own probabilities comes out far below the true one. Two
+scale-free measurements avoid that:
 
 - Anchor points (Scott, Blanchard & Handy, 2013, "Classification with
   Asymmetric Label Noise: Consistency and Maximal Denoising"; Liu & Tao, 2016,
@@ -30,11 +30,11 @@ import torch
 from ..models.base import evaluating
 from ..models.data import UNKNOWN_RATER, PreferenceData
 
-MAX_VOTERS = 200   # fewer (24 were tried for the families scored voter by voter) left a
-                   # 10% minority with too few voters like them: flagged as reversed
+MAX_VOTERS = 200   # a few dozen leave a small minority with too few voters like them,
+                   # and then it looks reversed
 TOP_VOTERS = 0.1           # the share of voters (at least 3) that explain a rater best
 MAX_ROUNDS = 8             # each leaves out the voters the one before found reversed, until
-                           # that set stops changing (3 to 5 rounds on the built-in benchmark)
+                           # that set stops changing: a bound, rarely reached
 RATERS_PER_CALL = 64
 CACHE_BYTES = 256 * 2 ** 20   # voter margins kept between rounds up to this size
 
@@ -61,12 +61,10 @@ def reversal_gains(model, data: PreferenceData, rows_by_rater: dict[str, np.ndar
     the other (and vice versa), so a rater cannot look reversed by chance fit.
     Reversed raters vouch for each other, so each further round leaves out the
     voters whose own mean gain was positive in the round before, until that set
-    stops changing. (Two rounds, used before, were enough while the voters were
-    averaged in log-probability; mixed in probability, one reversed voter left
-    among a rater's best matches explains them as they are: with 20% adversarial
-    raters, draws 0-4, ideal_point, gain above half a standard error, recall fell
-    from 0.895 to 0.844 with two rounds (a script outside the repository); until
-    stable, see `python bench/flag_threshold.py`.)"""
+    stops changing: mixed in probability (mixed_log_prob), one reversed voter left
+    among a rater's best matches explains them as they are, so a fixed small number
+    of rounds misses reversed raters when they are many (`python bench/flag_threshold.py`
+    scores the flags with 20% adversarial raters)."""
     raters = list(rows_by_rater)
     index = {rater: int(data.rater[rows_by_rater[rater][0]]) for rater in raters}
     chunks = _VoterChunks(model, data, rows_by_rater, seed)
@@ -143,11 +141,9 @@ def mixed_log_prob(log_probs: np.ndarray) -> np.ndarray:
     """(n,) log of the voters' mean probability of each label, from (n, k) log-probabilities:
     the rater is taken to be like one of the k voters, not like all of them at once.
 
-    (The mean log-probability, used before, charged a rater for every voter that
-    misjudged a comparison, and the voters closest to a small group disagree most.
-    `python bench/flag_threshold.py`, draws 0-4 of the built-in benchmark with 5%
-    adversarial raters, ideal_point, gain above half a standard error: precision
-    0.926 -> 0.978, recall 0.940 -> 0.915, minority raters falsely flagged 5 -> 0.)"""
+    (The mean log-probability would charge a rater for every voter that misjudged a
+    comparison, and the voters closest to a small group disagree most: its members
+    would look reversed. `python bench/flag_threshold.py` compares the flags.)"""
     return np.logaddexp.reduce(log_probs, axis=1) - np.log(log_probs.shape[1])
 
 
