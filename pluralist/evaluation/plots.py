@@ -1,10 +1,38 @@
-"""Report figures as PNG bytes (matplotlib, no display needed)."""
+"""Report figures as PNG bytes (matplotlib, no display needed).
+
+Every figure draws a family in the same colour (family_colour), so a reader can
+follow one family from chart to chart."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import numpy as np
+
+# Fixed per name, so that a family keeps its colour whatever else is in the report;
+# bt, the baseline every other family is read against, is black (and dashed).
+FAMILY_COLOURS = {"bt": "#000000", "ideal_point": "#1f77b4", "lowrank": "#ff7f0e",
+                  "mixture": "#2ca02c", "variational": "#d62728", "gpm": "#9467bd",
+                  "decomposed": "#8c564b"}
+# For families added later: picked by a hash of the name (stable across runs, unlike
+# hash()), none of them one of the colours above or the grey of the reference lines.
+OTHER_COLOURS = ("#e377c2", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
+                 "#c5b0d5")
+REFERENCE = "grey"   # Bayes accuracy, perfect calibration
+
+
+def family_colour(family: str) -> str:
+    """The one colour `family` is drawn in, in every figure."""
+    if family in FAMILY_COLOURS:
+        return FAMILY_COLOURS[family]
+    digest = hashlib.sha256(family.encode("utf-8")).digest()
+    return OTHER_COLOURS[digest[0] % len(OTHER_COLOURS)]
+
+
+def family_style(family: str) -> dict:
+    """Colour, and bt's dashed line, as keyword arguments of a line plot."""
+    return {"color": family_colour(family), "linestyle": "--" if family == "bt" else "-"}
 
 
 def _figure(width=6.4, height=4.0):
@@ -41,14 +69,13 @@ def kshot_curves(results: dict) -> bytes:
     for family, result in results.items():
         points = [p for p in result["unseen_kshot"] if "accuracy" in p]
         ks = [max(p["k"], 0.5) for p in points]   # k = 0 drawn at 0.5 on the log axis
-        style = {"linestyle": "--", "color": "black"} if family == "bt" else {}
-        ax.plot(ks, [p["accuracy"] for p in points], marker="o", label=family, **style)
+        ax.plot(ks, [p["accuracy"] for p in points], marker="o", label=family, **family_style(family))
         low = [p["accuracy_ci95"][0] for p in points]
         high = [p["accuracy_ci95"][1] for p in points]
-        ax.fill_between(ks, low, high, alpha=0.12, **({"color": "black"} if family == "bt" else {}))
+        ax.fill_between(ks, low, high, alpha=0.12, color=family_colour(family))
     bayes = [p.get("bayes_accuracy") for r in results.values() for p in r["unseen_kshot"]]
     if any(b is not None for b in bayes):
-        ax.axhline(max(b for b in bayes if b is not None), color="grey", linewidth=0.8,
+        ax.axhline(max(b for b in bayes if b is not None), color=REFERENCE, linewidth=0.8,
                    linestyle=":", label="Bayes")
     ax.set_xscale("log")
     return _finish(plt, fig, ax, "k: comparisons from the new rater (k = 0 drawn at 0.5: population reward)",
@@ -58,11 +85,11 @@ def kshot_curves(results: dict) -> bytes:
 
 def reliability_diagrams(results: dict) -> bytes:
     plt, fig, ax = _figure()
-    ax.plot([0.5, 1], [0.5, 1], color="grey", linestyle=":", label="perfect calibration")
+    ax.plot([0.5, 1], [0.5, 1], color=REFERENCE, linestyle=":", label="perfect calibration")
     for family, result in results.items():
         bins = result["seen"]["calibration"]["bins"]
         ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o",
-                label=f"{family} (ECE {result['seen']['calibration']['ece']:.3f})")
+                label=f"{family} (ECE {result['seen']['calibration']['ece']:.3f})", **family_style(family))
     return _finish(plt, fig, ax, "predicted probability of the predicted side", "observed frequency",
                    "Reliability on seen raters' held-out comparisons")
 
@@ -72,7 +99,7 @@ def per_rater_histograms(results: dict) -> bytes:
     bins = np.linspace(0, 1, 21)
     for family, result in results.items():
         ax.hist(result["seen"]["per_rater_accuracy"]["values"], bins=bins, histtype="step",
-                linewidth=1.5, label=family)
+                linewidth=1.5, label=family, **family_style(family))
     return _finish(plt, fig, ax, "accuracy of one seen rater on their held-out comparisons", "raters",
                    "Distribution of per-rater accuracy", grid=False)
 

@@ -15,6 +15,8 @@ from ..robust.reliability import (CONSISTENT, FLAGS, OUTLIER_SPREADS, POSSIBLE_S
 from ..robust.reversal import TOP_VOTERS
 
 SUMMARY_K = 20
+SUMMARY_HEADER = ("rank", "family", "seen acc [95% CI]", "seen worst group", "unseen k=0", "k=5",
+                  "k=20", "ECE", "% of Bayes (seen)")
 
 
 def kshot_at(result: dict, k: int) -> float | None:
@@ -29,16 +31,20 @@ def ranking(results: dict) -> list[str]:
     return sorted(results, key=key, reverse=True)
 
 
-def markdown_summary(results: dict) -> str:
-    head = ("| rank | family | seen acc [95% CI] | seen worst group | unseen k=0 | k=5 | k=20 "
-            "| ECE | % of Bayes (seen) |")
-    lines = [head, "|---" * (head.count("|") - 1) + "|"]
-    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"
+def summary_rows(results: dict) -> list[list[str]]:
+    """The summary's cells (columns SUMMARY_HEADER), one row per family, best first."""
+    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"   # noqa: E731
+    rows = []
     for position, family in enumerate(ranking(results), start=1):
         seen_acc, worst, ece, bayes = _seen_cells(results[family]["seen"])
-        kshot = " | ".join(fmt(kshot_at(results[family], k)) for k in (0, 5, 20))
-        lines.append(f"| {position} | {family} | {seen_acc} | {worst} | {kshot} | {ece} | {bayes} |")
-    return "\n".join(lines)
+        kshot = [fmt(kshot_at(results[family], k)) for k in (0, 5, 20)]
+        rows.append([str(position), family, seen_acc, worst, *kshot, ece, bayes])
+    return rows
+
+
+def markdown_summary(results: dict) -> str:
+    lines = ["| " + " | ".join(SUMMARY_HEADER) + " |", "|---" * len(SUMMARY_HEADER) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in summary_rows(results)])
 
 
 def _seen_cells(seen: dict) -> tuple[str, str, str, str]:
@@ -60,10 +66,8 @@ def write_report(out_dir: Path, meta: dict, results: dict) -> Path:
     metrics = {"meta": meta, "ranking": order,
                "families": {family: _jsonable(result) for family, result in results.items()}}
     write_json_atomic(out_dir / "metrics.json", metrics)
-    summary = markdown_summary(results)
-    write_text_atomic(out_dir / "summary.md", summary + "\n")
-    figures = _figures(results, meta)
-    write_text_atomic(out_dir / "report.html", _html(meta, results, order, summary, figures))
+    write_text_atomic(out_dir / "summary.md", markdown_summary(results) + "\n")
+    write_text_atomic(out_dir / "report.html", _html(meta, results, order, _figures(results, meta)))
     return out_dir / "report.html"
 
 
@@ -183,7 +187,7 @@ def reliability_rule(assessed: list[tuple[str, Reliability]]) -> str:
             + "".join(f"<p>{html.escape(note)}</p>" for note in notes))
 
 
-def _html(meta: dict, results: dict, order: list[str], summary: str, figures: dict) -> str:
+def _html(meta: dict, results: dict, order: list[str], figures: dict) -> str:
     setup = _table([[k, json.dumps(v) if isinstance(v, (dict, list)) else v]
                     for k, v in meta.items() if k != "seen_rater_groups"], ["setting", "value"])
     diagnostics = _table([[f, json.dumps(results[f]["diagnostics"]), json.dumps(results[f]["options"]),
@@ -202,7 +206,7 @@ th{{background:#f3f3f3}}img{{max-width:100%;border:1px solid #eee;margin:0.5em 0
 <h1>pluralist report</h1>
 <section id="summary"><h2>Summary</h2><p>Families ranked by accuracy on unseen raters after
 {SUMMARY_K} comparisons, then by accuracy on seen raters. Intervals are 95% bootstrap intervals over raters.
-Accuracy rule: {rule}.</p><pre>{html.escape(summary)}</pre><ul>{notes}</ul></section>
+Accuracy rule: {rule}.</p>{_table(summary_rows(results), list(SUMMARY_HEADER))}<ul>{notes}</ul></section>
 <section id="setup"><h2>Data, split and settings</h2>{setup}</section>
 <section id="kshot"><h2>New raters: the k-shot curve</h2>{_img(figures["kshot"], "k-shot curves")}
 {_kshot_table(results, order)}</section>
