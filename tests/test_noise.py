@@ -161,7 +161,7 @@ def test_a_reversed_rater_is_flagged_and_a_consistent_minority_is_not():
     weights = [CONSENSUS + TASTE] * 40 + [CONSENSUS - TASTE] * 6 + [-(CONSENSUS + TASTE)]
     sim, data, model = _fitted_on_simulated_raters(weights, 7, "lowrank", rank=2)
     report = rater_reliability(model, data, {f"r{r}": sim.rows([r]) for r in range(47)})
-    assert report.flagged["adversarial"] == ("r46",)
+    assert report.flagged["adversarial"] == ["r46"]
     minority = [report.raters[f"r{r}"] for r in range(40, 46)]
     assert all(not m.flags for m in minority)          # not even "possibly"
     reversed_rater = report.raters["r46"]
@@ -179,7 +179,7 @@ def test_a_rater_who_picks_at_random_is_flagged_random_and_nobody_else_is():
     weights = [CONSENSUS + TASTE] * 40 + [CONSENSUS - TASTE] * 6 + [0 * CONSENSUS]
     sim, data, model = _fitted_on_simulated_raters(weights, 0, "lowrank", rank=2)
     report = rater_reliability(model, data, {f"r{r}": sim.rows([r]) for r in range(47)})
-    assert report.flagged["random"] == ("r46",)
+    assert report.flagged["random"] == ["r46"]
     assert report.raters["r46"].own_model_accuracy_interval90[1] < report.median_own_model_accuracy
 
 
@@ -221,7 +221,7 @@ def test_reversed_raters_cannot_vouch_for_each_other_and_bt_only_gives_sure_flag
         chosen_first = (np.arange(len(sim.rater)) % 2).astype(np.int8)   # others: half and half
         chosen_first[sim.rows([3])] = 1
         report = rater_reliability(model, data, rows, chosen_first=chosen_first)
-        assert report.flagged["position_biased"] == ("r3",)
+        assert report.flagged["position_biased"] == ["r3"]
         assert report.raters["r3"].chose_first_share == 1.0
         flagged = set(report.flagged["adversarial"]) | set(report.flagged["possibly_adversarial"])
         assert report.per_rater_preferences == (family == "lowrank")

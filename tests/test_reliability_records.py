@@ -67,8 +67,8 @@ def _judged(per_rater: bool) -> Reliability:
 
 def test_judging_flags_each_rater_against_the_typical_one():
     result = _judged(per_rater=True)
-    assert result.flagged == {"adversarial": ("reversed",), "possibly_adversarial": (), "random": ("coin",),
-                              "position_biased": ("leaning",)}
+    assert result.flagged == {"adversarial": ["reversed"], "possibly_adversarial": [], "random": ["coin"],
+                              "position_biased": ["leaning"]}
     assert result.raters["reversed"].flags == ("adversarial",) and result.raters["o01"].flags == ()
     assert result.median_own_model_accuracy == 0.8 and result.per_rater_preferences
     assert result.reversal_z_floor == pytest.approx(reliability.outlier_floor(
@@ -77,8 +77,8 @@ def test_judging_flags_each_rater_against_the_typical_one():
 
 def test_without_per_rater_preferences_only_the_sure_flags_are_given():
     result = _judged(per_rater=False)
-    assert result.flagged["adversarial"] == ("reversed",) and result.flagged["random"] == ()
-    assert result.flagged["position_biased"] == ("leaning",)   # the data's, not the model's
+    assert result.flagged["adversarial"] == ["reversed"] and result.flagged["random"] == []
+    assert result.flagged["position_biased"] == ["leaning"]   # the data's, not the model's
 
 
 def test_the_whole_result_to_dict_has_the_metrics_keys_and_no_rule():
@@ -93,5 +93,5 @@ def test_the_whole_result_to_dict_has_the_metrics_keys_and_no_rule():
 def test_nobody_assessed_gives_no_medians():
     empty = reliability._judge({}, {}, True, "not assessed")
     assert empty.raters == {} and empty.reversal_z_floor is None and empty.median_reversal_gain is None
-    assert all(raters == () for raters in empty.flagged.values())
+    assert all(raters == [] for raters in empty.flagged.values())
     assert json.loads(json.dumps(empty.to_dict()))["median_own_model_accuracy"] is None

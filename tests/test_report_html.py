@@ -15,8 +15,8 @@ def made_up_reliability(per_rater: bool = True) -> Reliability:
                               anchor_comparisons=10, own_model_accuracy=0.8,
                               own_model_accuracy_interval90=(0.7, 0.9), reversal_gain=-0.2,
                               reversal_standard_error=0.05, reversal_interval90=(-0.28, -0.12))
-    return Reliability({"r1": record, "r2": record}, {"adversarial": (), "possibly_adversarial": (),
-                                                      "random": (), "position_biased": ()},
+    return Reliability({"r1": record, "r2": record}, {"adversarial": [], "possibly_adversarial": [],
+                                                      "random": [], "position_biased": []},
                        -0.2, 0.8, -1.5, per_rater, "not assessed: the data do not record the order")
 
 

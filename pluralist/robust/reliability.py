@@ -98,7 +98,7 @@ class Reliability:
     z-score floor are None where no rater was assessed."""
 
     raters: dict[str, RaterReliability]
-    flagged: dict[str, tuple[str, ...]]   # each of FLAGS -> the raters with it, sorted
+    flagged: dict[str, list[str]]         # each of FLAGS -> the raters with it, sorted
     median_reversal_gain: float | None
     median_own_model_accuracy: float | None
     reversal_z_floor: float | None        # outlier_floor
@@ -178,8 +178,7 @@ def _judge(measured: dict[str, RaterReliability], positions: dict[str, ChoseFirs
         biased = ("position_biased",) if rater in positions and positions[rater].biased else ()
         flags = tuple(_flags(record, per_rater, typical_accuracy, z_floor)) + biased
         raters[rater] = replace(record, flags=flags)
-    flagged = {flag: tuple(sorted(r for r, record in raters.items() if flag in record.flags))
-               for flag in FLAGS}
+    flagged = {flag: sorted(r for r, record in raters.items() if flag in record.flags) for flag in FLAGS}
     return Reliability(raters, flagged, _median([record.reversal_gain for record in measured.values()]),
                        typical_accuracy, z_floor, per_rater, position_rule)
 
