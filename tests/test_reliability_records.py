@@ -8,7 +8,6 @@ import pytest
 
 from pluralist.metrics import Z90
 from pluralist.robust import reliability
-from pluralist.robust.position import ChoseFirst
 from pluralist.robust.reliability import FLAGS, RaterReliability, Reliability
 
 RATER_KEYS = {"comparisons", "flip_rate", "flip_rate_interval90", "anchor_comparisons", "own_model_accuracy",
@@ -61,7 +60,8 @@ def _judged(per_rater: bool) -> Reliability:
     measured["reversed"] = rater(0.4, 0.05)
     measured["coin"] = rater(0.0, 0.05, accuracy=0.5)
     measured["leaning"] = rater(-0.2, 0.05, chose_first_share=1.0, chose_first_interval90=(0.95, 1.0))
-    positions = {"leaning": ChoseFirst(1.0, (0.95, 1.0), True), "o00": ChoseFirst(0.5, (0.4, 0.6), False)}
+    positions = {"leaning": {"chose_first_share": 1.0, "chose_first_interval90": [0.95, 1.0], "position_biased": True},
+                 "o00": {"chose_first_share": 0.5, "chose_first_interval90": [0.4, 0.6], "position_biased": False}}
     return reliability._judge(measured, positions, per_rater, "assessed on 2 raters")
 
 

@@ -16,8 +16,6 @@ honest raters by chance in a population of hundreds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..metrics import wilson_interval
@@ -26,32 +24,21 @@ POSITION_LEAN = 0.2
 NOT_ASSESSED = "not assessed: the data do not record which response was shown first"
 
 
-@dataclass(frozen=True)
-class ChoseFirst:
-    """One rater's choices for the response shown first."""
-
-    share: float                      # of the comparisons whose order was recorded
-    interval90: tuple[float, float]   # Wilson
-    biased: bool                      # the position-biased flag
-
-
 def position_bias(chosen_first: np.ndarray, rows_by_rater: dict[str, np.ndarray],
-                  min_comparisons: int) -> tuple[dict[str, ChoseFirst], str]:
-    """({rater: ChoseFirst} for raters with enough recorded positions, a sentence saying
-    how it was assessed)."""
+                  min_comparisons: int) -> tuple[dict[str, dict], str]:
+    """({rater: share, interval, flag} for raters with enough recorded positions,
+    a sentence saying how it was assessed)."""
     known = {rater: chosen_first[rows][chosen_first[rows] >= 0] for rater, rows in rows_by_rater.items()}
     known = {rater: firsts for rater, firsts in known.items() if len(firsts) >= min_comparisons}
     if not known:
         return {}, NOT_ASSESSED
     typical = float(np.median([firsts.mean() for firsts in known.values()]))
-    out = {rater: _chose_first(firsts, typical) for rater, firsts in known.items()}
+    out = {}
+    for rater, firsts in known.items():
+        share = float(firsts.mean())
+        low, high = wilson_interval(float(firsts.sum()), len(firsts))
+        out[rater] = {"chose_first_share": share, "chose_first_interval90": [low, high],
+                      "position_biased": not low <= typical <= high and abs(share - typical) >= POSITION_LEAN}
     return out, (f"assessed on {len(out)} raters: their share of choices for the response shown first "
                  f"against the median share {typical:.2f}; position-biased when its 90% interval excludes "
                  f"the median share and differs from it by at least {POSITION_LEAN}")
-
-
-def _chose_first(firsts: np.ndarray, typical: float) -> ChoseFirst:
-    share = float(firsts.mean())
-    low, high = wilson_interval(float(firsts.sum()), len(firsts))
-    return ChoseFirst(share, (low, high),
-                      not low <= typical <= high and abs(share - typical) >= POSITION_LEAN)

@@ -44,7 +44,7 @@ import numpy as np
 
 from ..metrics import Z90, correct, wilson_interval
 from ..training.anchors import anchor_flip_rate
-from .position import ChoseFirst, position_bias
+from .position import position_bias
 from .reversal import reversal_gains
 
 CONSISTENT = 0.6          # own-model accuracy below this: no better than a coin, near enough
@@ -148,8 +148,9 @@ def decided_rows(data, rows_by_rater: dict[str, np.ndarray]) -> dict[str, np.nda
     return {rater: rows for rater, rows in decided.items() if len(rows) >= MIN_COMPARISONS}
 
 
-def _measure(model, data, rows, gain: np.ndarray, position: ChoseFirst | None, rng) -> RaterReliability:
-    """One rater's flip rate, own-model accuracy and reversal gain, not yet flagged."""
+def _measure(model, data, rows, gain: np.ndarray, position: dict | None, rng) -> RaterReliability:
+    """One rater's flip rate, own-model accuracy and reversal gain, not yet flagged;
+    `position`: theirs from position.position_bias, if assessed."""
     own = cross_fitted_margins(model, rows, data, rng)
     rate, anchors = anchor_flip_rate(own, RATER_ANCHOR_SHARE)
     half = Z90 * gain.std(ddof=1) / math.sqrt(len(gain))
@@ -162,11 +163,11 @@ def _measure(model, data, rows, gain: np.ndarray, position: ChoseFirst | None, r
         reversal_gain=float(gain.mean()),
         reversal_standard_error=float(gain.std(ddof=1) / math.sqrt(len(gain))),
         reversal_interval90=(float(gain.mean() - half), float(gain.mean() + half)),
-        chose_first_share=position.share if position else None,
-        chose_first_interval90=position.interval90 if position else None)
+        chose_first_share=position["chose_first_share"] if position else None,
+        chose_first_interval90=tuple(position["chose_first_interval90"]) if position else None)
 
 
-def _judge(measured: dict[str, RaterReliability], positions: dict[str, ChoseFirst],
+def _judge(measured: dict[str, RaterReliability], positions: dict[str, dict],
            per_rater: bool, position_rule: str) -> Reliability:
     """The flags, each rater judged against the typical rater."""
     # "surely less consistent" is against the typical rater: under heavy label noise
@@ -175,7 +176,7 @@ def _judge(measured: dict[str, RaterReliability], positions: dict[str, ChoseFirs
     z_floor = outlier_floor(np.array([record.reversal_z for record in measured.values()]))
     raters = {}
     for rater, record in measured.items():
-        biased = ("position_biased",) if rater in positions and positions[rater].biased else ()
+        biased = ("position_biased",) if positions.get(rater, {}).get("position_biased") else ()
         flags = tuple(_flags(record, per_rater, typical_accuracy, z_floor)) + biased
         raters[rater] = replace(record, flags=flags)
     flagged = {flag: sorted(r for r, record in raters.items() if flag in record.flags) for flag in FLAGS}
