@@ -20,7 +20,7 @@ from .data.table import ComparisonTable
 from .encode import EmbedSpec, compose_text, embed, get_encoder
 from .errors import DataError, EncoderError, ModelError
 from .evaluation.protocol import Benchmark, EvalConfig, compare, evaluate_model
-from .evaluation.report import kshot_at, write_report
+from .evaluation.report import check_report_dir, kshot_at, write_report
 from .fileio import write_json_atomic
 from .models import (PreferenceData, RaterProfile, family_names, get_family, load_model,
                      read_model_meta, save_model)
@@ -196,6 +196,7 @@ def compare_file(table: ComparisonTable, families: list[str], out: Path, embeddi
                  data_name: str, split: dict, truth, train_config: TrainConfig,
                  eval_config: EvalConfig, noise: NoiseSpec, command: str, say=quiet):
     """`pluralist compare`: split, embed, train every family, evaluate, report."""
+    check_report_dir(out)  # before any work: a folder of other files is refused, not replaced
     for name in families:
         get_family(name)  # refuse unknown names before any work
     parts = require_seen_test(require_unseen(split_raters(table, **split)), data_name,
@@ -209,6 +210,7 @@ def compare_file(table: ComparisonTable, families: list[str], out: Path, embeddi
 def run_eval(model_dir, table: ComparisonTable, out: Path, *, data_name: str, truth,
              eval_config: EvalConfig, cache_dir, command: str) -> tuple[dict, Path]:
     """Evaluate a saved model on held-out data: raters it knows are seen, others new."""
+    check_report_dir(out)  # before any work: a folder of other files is refused, not replaced
     model, embedding = load_with_encoder(model_dir, cache_dir)
     bench = make_benchmark(table, split_known(table, model.raters, seed=eval_config.seed), embedding,
                            p_true=load_truth(table, truth, data_name), raters=model.raters)
@@ -229,6 +231,7 @@ def run_demo(out: Path, embedding: EmbedSpec, *, seed: int, command: str, say=qu
              ) -> tuple[dict, Path, dict]:
     """Benchmark -> embeddings -> every family -> evaluation -> report; returns the
     results, the report's path and the demo's headline (demo_headline)."""
+    check_report_dir(out / "report")  # before any work; a previous demo's report is replaced
     started = time.perf_counter()
     say("1/4 generating the built-in pluralistic benchmark ...")
     synth, _ = write_benchmark(SynthConfig(seed=seed), out / "data.jsonl")

@@ -1,5 +1,9 @@
 """The evaluation report: metrics.json (every number), one self-contained HTML
-file (figures embedded), and a Markdown summary for the terminal."""
+file (figures embedded), and a Markdown summary for the terminal.
+
+A report is written whole or not at all (fileio.staged_directory): a failure halfway
+leaves no half report and keeps the previous one. A folder that holds anything but
+a previous report is refused, never emptied."""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ import json
 from pathlib import Path
 
 from . import plots
-from ..fileio import write_json_atomic, write_text_atomic
+from ..errors import DataError
+from ..fileio import staged_directory, write_json_atomic, write_text_atomic
 from ..robust.reliability import (CONSISTENT, FLAGS, OUTLIER_SPREADS, POSSIBLE_SE, RATER_ANCHOR_SHARE,
                                   SPREAD_PERCENTILE, Reliability)
 from ..robust.reversal import TOP_VOTERS
@@ -17,6 +22,7 @@ from ..robust.reversal import TOP_VOTERS
 SUMMARY_K = 20
 SUMMARY_HEADER = ("rank", "family", "seen acc [95% CI]", "seen worst group", "unseen k=0", "k=5",
                   "k=20", "ECE", "% of Bayes (seen)")
+REPORT_FILES = ("metrics.json", "report.html", "summary.md")
 
 
 def kshot_at(result: dict, k: int) -> float | None:
@@ -59,16 +65,57 @@ def _seen_cells(seen: dict) -> tuple[str, str, str, str]:
             f"{100 * seen['fraction_of_bayes']:.1f}%" if "fraction_of_bayes" in seen else "-")
 
 
+# --- writing: whole or not at all ----------------------------------------------------
+
 def write_report(out_dir: Path, meta: dict, results: dict) -> Path:
-    """Write metrics.json, report.html and summary.md; returns the HTML path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    order = ranking(results)
-    metrics = {"meta": meta, "ranking": order,
-               "families": {family: _jsonable(result) for family, result in results.items()}}
-    write_json_atomic(out_dir / "metrics.json", metrics)
-    write_text_atomic(out_dir / "summary.md", markdown_summary(results) + "\n")
-    write_text_atomic(out_dir / "report.html", _html(meta, results, order, _figures(results, meta)))
+    """Write metrics.json, report.html and summary.md into `out_dir`, replacing a
+    previous report there; returns the HTML path. Refuses (check_report_dir) a folder
+    holding anything else."""
+    out_dir = Path(out_dir)
+    check_report_dir(out_dir)
+    with staged_directory(out_dir) as staging:
+        order = ranking(results)
+        write_json_atomic(staging / "metrics.json", {
+            "meta": meta, "ranking": order,
+            "families": {family: _jsonable(result) for family, result in results.items()}})
+        write_text_atomic(staging / "summary.md", markdown_summary(results) + "\n")
+        write_text_atomic(staging / "report.html", _html(meta, results, order, _figures(results, meta)))
+        check_report_dir(out_dir)   # again, just before it is replaced: the work took a while
     return out_dir / "report.html"
+
+
+def check_report_dir(path) -> None:
+    """Refuse (DataError) an output folder that holds anything but a previous pluralist
+    report, which a new report replaces; a missing or empty folder is fine. Workflows
+    call it before any work, so that a refusal costs nothing."""
+    path = Path(path)
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise DataError("not a folder: a report is written into a new folder, an empty one or "
+                        "one holding a previous report", source=str(path))
+    foreign = sorted(entry.name for entry in path.iterdir() if not _is_report_file(entry))
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise DataError(f"holds files that are not a pluralist report ({shown}); a report would "
+                        "replace the folder: choose a new or empty one", source=str(path))
+
+
+def _is_report_file(entry: Path) -> bool:
+    """A file a report writes, by name and by content (a user's own summary.md is not)."""
+    if entry.name not in REPORT_FILES or entry.is_symlink() or not entry.is_file():
+        return False
+    try:
+        with entry.open(encoding="utf-8") as file:
+            if entry.name == "metrics.json":
+                metrics = json.load(file)
+                return isinstance(metrics, dict) and {"meta", "ranking", "families"} <= metrics.keys()
+            head = file.read(1000)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    if entry.name == "report.html":
+        return "<title>pluralist report</title>" in head
+    return head.startswith("| " + " | ".join(SUMMARY_HEADER[:2]) + " |")
 
 
 def _jsonable(result: dict) -> dict:
@@ -76,6 +123,8 @@ def _jsonable(result: dict) -> dict:
     return {key: value.to_dict() if isinstance(value, Reliability) else value
             for key, value in result.items()}
 
+
+# --- the page ----------------------------------------------------------------------
 
 def _figures(results: dict, meta: dict) -> dict[str, bytes]:
     with_seen = {f: r for f, r in results.items() if "accuracy" in r["seen"]}
