@@ -165,9 +165,9 @@ def report_meta(bench: Benchmark, *, data_name: str, embedding: EmbedSpec, encod
 
 def family_line(family: str, result: dict) -> str:
     """One line of progress: a family's headline accuracies once it is evaluated."""
-    k20 = kshot_at(result, 20)
-    return (f"    {family:<12} seen {result['seen']['accuracy']:.3f}   unseen k=0 "
-            f"{kshot_at(result, 0):.3f}   k=20 {'n/a' if k20 is None else f'{k20:.3f}'}"
+    shown = lambda value: "n/a" if value is None else f"{value:.3f}"
+    return (f"    {family:<12} seen {shown(result['seen'].get('accuracy'))}   unseen k=0 "
+            f"{shown(kshot_at(result, 0))}   k=20 {shown(kshot_at(result, 20))}"
             f"   ({result['train']['seconds']:.1f}s)")
 
 

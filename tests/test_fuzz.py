@@ -186,8 +186,6 @@ COMPARE_OPTIONS = st.dictionaries(
 def test_compare_options(workspace, picked):
     data, cache = workspace
     picked = {"--epochs": "1", "--draws": "1", "--shots": "0,1", **picked}
-    if picked["--shots"] in ("1", "2", "1,2"):   # without k=0: the strict xfail below
-        picked["--shots"] = "0," + picked["--shots"]
     for name, cap in (("--epochs", "2"), ("--draws", "2")):
         if picked[name] not in ("-1", "0", "1", "2", "abc", ""):
             picked[name] = cap
@@ -200,8 +198,6 @@ def test_compare_options(workspace, picked):
             assert (out / "report.html").is_file() and (out / "metrics.json").is_file()
 
 
-@pytest.mark.xfail(strict=True, reason="workflows.family_line formats the k=0 accuracy, "
-                                        "which is None when --shots has no 0: a TypeError")
 def test_compare_with_shots_that_leave_out_zero(workspace):
     data, cache = workspace
     with tempfile.TemporaryDirectory() as folder:

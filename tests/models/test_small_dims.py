@@ -10,15 +10,7 @@ from pluralist.models import UNKNOWN_RATER, PreferenceData, build_model, family_
 DIM = 4   # below every family's default rank
 
 
-def _case(name):
-    if name == "decomposed":
-        reason = ("decomposed: torch.linalg.qr of a (D, K) matrix with D < K gives D directions, "
-                  "but there are K weights, so margins fail to broadcast")
-        return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason))
-    return name
-
-
-@pytest.mark.parametrize("name", [_case(n) for n in family_names()])
+@pytest.mark.parametrize("name", family_names())
 def test_a_family_scores_with_fewer_dimensions_than_its_rank(name):
     rng = np.random.default_rng(0)
     data = PreferenceData.from_arrays(rng.normal(size=(20, DIM)), rng.integers(0, 10, 50),

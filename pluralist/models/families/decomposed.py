@@ -41,7 +41,10 @@ class Decomposed(LinearRaterModel):
     def __init__(self, config: DecomposedConfig, *, dim, raters):
         super().__init__(config, dim=dim, raters=raters)
         k = config.directions
-        self.register_buffer("directions", torch.linalg.qr(torch.randn(dim, k))[0])  # (D, K)
+        # (D, K); with fewer dimensions than directions the last K - D stay zero
+        orthonormal = torch.linalg.qr(torch.randn(dim, k))[0]
+        self.register_buffer("directions", torch.zeros(dim, k))
+        self.directions[:, :orthonormal.shape[1]] = orthonormal
         self.population_weights = nn.Parameter(torch.zeros(k))
         self.rater_offsets = nn.Parameter(torch.zeros(len(self.raters), k))
 
