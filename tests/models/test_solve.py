@@ -123,8 +123,6 @@ def test_no_parameters_gives_an_empty_theta():
 
 # --- hard problems: where the solver's steps overshoot --------------------------------
 
-@pytest.mark.xfail(strict=True, reason="undamped Newton diverges on a tie far from an even "
-                   "margin under a weak prior (solve._newton has no line search)")
 def test_real_space_one_tie_far_from_an_even_margin():
     # d = 3 + t; a tie wants d = 0. Newton on a tie's half-and-half loss maps d to
     # d - sinh(d) (weak prior), which grows once |d| > 2.18. Precision 0.01 is on
@@ -134,9 +132,6 @@ def test_real_space_one_tie_far_from_an_even_margin():
     np.testing.assert_allclose(scipy_real(problem), [-2.88449191], atol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="the simplex solver's first step runs to a vertex, where "
-                   "the softmax Jacobian vanishes; four halvings of the then huge step all fail "
-                   "and the solver stops there")
 def test_simplex_one_comparison_does_not_stall_at_a_vertex():
     # theta = (t, 1 - t): d = 4t - 2.1; optimum t = 0.7232 (interior); the solver
     # returns t = 0.9991, an objective 0.186 worse.
@@ -146,8 +141,6 @@ def test_simplex_one_comparison_does_not_stall_at_a_vertex():
                                atol=1e-3)
 
 
-@pytest.mark.xfail(strict=True, reason="an optimum on the simplex's edge: the logit steps grow as "
-                   "a weight nears 0, the line search gives up, and the other weights stay 0.035 off")
 def test_simplex_optimum_on_an_edge_is_approached():
     # optimum (0, 0.88257, 0.11743); the solver returns (0.0013, 0.8461, 0.1526)
     problem = (np.array([-0.5]), np.array([[-2.1, 0.9, -0.8]]), np.array([False]), np.zeros(1),
