@@ -122,8 +122,7 @@ def clean_share_references(synth, embedded, families, seed: int) -> list[dict]:
     carries at most (1 - 2e)^2 of a clean label's Fisher information about a margin
     (all of that share at a margin of zero, less elsewhere), so this is a reference for
     what robust training on the noisy labels could reach: not a bound, a yardstick."""
-    from pluralist.training import train
-    from pluralist.training import NoiseSpec, TrainConfig
+    from pluralist.training import TrainConfig, train
 
     split, bench, _ = embedded
     rng = np.random.default_rng(seed)

@@ -288,6 +288,27 @@ def data_convert(file, rater_column, kind, out):
     click.echo(f"wrote {len(table)} comparisons from {len(table.raters)} raters to {out}")
 
 
+@data.command("import")
+@click.argument("format_name", metavar="FORMAT")
+@click.argument("src", type=click.Path(exists=True))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), callback=_out_path,
+              help="Output .jsonl or .parquet in TRL's preference format plus the rater column.")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="An option of the importer, e.g. --option map=rater=user_id,text=comment,score=s.")
+def data_import(format_name, src, out, options):
+    """Convert a dataset in its source FORMAT (prism, community-alignment, dices,
+    summarize-from-feedback, mqm, personal-llm, ratings, rankings) to comparisons."""
+    from .data import write_comparisons
+    from .data.importers import import_dataset
+    from .data.io import check_output_format
+
+    check_output_format(out)
+    pairs = dict(pair.partition("=")[::2] for pair in options)
+    table = import_dataset(format_name, src, **{k.replace("-", "_"): v for k, v in pairs.items()})
+    write_comparisons(table, out)
+    click.echo(f"wrote {len(table)} comparisons from {len(table.raters)} raters to {out}")
+
+
 @data.command("synth")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), callback=_out_path,
               help="Output .jsonl or .parquet; the ground truth goes beside it (.truth.json).")
@@ -371,14 +392,19 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
     return options
 
 
-def _train_config(epochs: int, batch_size: int, lr: float, seed: int):
+def _train_config(epochs: int, batch_size: int, lr: float, seed: int, holdout: str):
     from .training import TrainConfig
 
-    return TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=True)
+    return TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=True,
+                       holdout=holdout)
 
 
+_HOLDOUT_HELP = ("Hold out texts (no held-out comparison shares a text with the same rater's "
+                 "training comparisons; linking ones are dropped) or pairs (leaks where texts repeat).")
+_holdout = click.option("--holdout", type=click.Choice(["texts", "pairs"]), default="texts",
+                        show_default=True, help=_HOLDOUT_HELP)
 train_options = _bundle(
-    "config", _train_config,
+    "config", _train_config, _holdout,
     click.option("--epochs", type=_COUNT, default=40, show_default=True),
     click.option("--batch-size", type=_COUNT, default=512, show_default=True),
     click.option("--lr", type=_Finite(min=0, min_open=True), default=1e-2, show_default=True),
@@ -387,7 +413,8 @@ train_options = _bundle(
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--family", required=True, help="A registered family (an unknown name lists them).")
+@click.option("--family", required=True,
+              help="A registered family (an unknown name lists them), or auto: chosen on held-out data.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), callback=_out_path,
               help="Model directory to write.")
 @data_options
@@ -404,10 +431,16 @@ def train(file, family, out, rater_column, kind, embedding, rank, options, confi
     from .training import family_options
     from .workflows import train_and_save
 
-    opts = check_options(family, family_options(family, rank, _parse_options(options)))
+    if family == "auto" and (rank is not None or options):
+        raise click.BadParameter("auto chooses the family at its own options: drop --rank and "
+                                 "--option, or name the family", param_hint="'--family'")
+    opts = {} if family == "auto" else check_options(family, family_options(family, rank,
+                                                                            _parse_options(options)))
     model, summary = train_and_save(_read(file, kind, rater_column), family, Path(out), embedding,
                                     options=opts, config=config, noise=noise)
-    result = summary["train"]
+    if summary["auto"]:
+        _say_auto(summary["auto"])
+    family, result = model.family, summary["train"]
     click.echo(f"{family}: validation accuracy {result['best_val_accuracy']:.3f} "
                f"(epoch {result['best_epoch']} of {result['epochs_run']}, {result['seconds']:.1f}s); "
                f"new-rater prior precision {summary['adapt_prior']['chosen']:g}")
@@ -419,6 +452,12 @@ def train(file, family, out, rater_column, kind, embedding, rank, options, confi
                    + ", ".join(f"{rater} {rate:.3f}" for rater, rate in highest)
                    + f" (every rater's in {Path(out) / 'config.json'})")
     click.echo(f"saved to {out}")
+
+
+def _say_auto(choice: dict) -> None:
+    scores = ", ".join(f"{f} {v['score']:.3f}" for f, v in
+                       sorted(choice["scores"].items(), key=lambda item: -item[1]["score"]))
+    click.echo(f"auto: chose {choice['chosen']} ({choice['rule']}): {scores}")
 
 
 @cli.command()
@@ -474,7 +513,9 @@ eval_options = _bundle(
 _truth = click.option("--truth", type=click.Path(exists=True, dir_okay=False), default=None,
                       help="Ground truth (.truth.json) for Bayes accuracy; found beside FILE by default.")
 split_options = _bundle(
-    "split", lambda unseen, test_fraction: {"unseen": unseen, "test_fraction": test_fraction},
+    "split", lambda unseen, test_fraction, holdout: {"unseen": unseen, "test_fraction": test_fraction,
+                                                     "by": holdout},
+    _holdout,
     click.option("--unseen", type=_Unseen(), default=0.25, show_default=True,
                  help="Raters held out entirely: a fraction (< 1) or a count."),
     click.option("--test-fraction", type=_Finite(0, 1, max_open=True), default=0.2,
@@ -518,7 +559,8 @@ def compare(file, families, out, rater_column, kind, split, eval_config, truth, 
     results, report = compare_file(
         table, names, Path(out), embedding, data_name=file,
         split={**split, "seed": eval_config.seed}, truth=truth,
-        train_config=TrainConfig(seed=eval_config.seed, epochs=epochs), eval_config=eval_config,
+        train_config=TrainConfig(seed=eval_config.seed, epochs=epochs, holdout=split["by"]),
+        eval_config=eval_config,
         noise=noise, command=_command_line(), say=_console().print)
     click.echo(markdown_summary(results))
     click.echo(f"report: {report}")

@@ -19,6 +19,7 @@ from .data.synthetic import SyntheticBenchmark
 from .data.table import ComparisonTable
 from .encode import EmbedSpec, compose_text, embed, get_encoder
 from .errors import DataError, EncoderError, ModelError
+from .evaluation.choose import choose_family
 from .evaluation.protocol import Benchmark, EvalConfig, compare, evaluate_model
 from .evaluation.report import check_report_dir, kshot_at, write_report
 from .fileio import write_json_atomic
@@ -83,14 +84,19 @@ def require_unseen(split: Split) -> Split:
 def train_and_save(table: ComparisonTable, family: str, out: Path, embedding: EmbedSpec, *,
                    options: dict, config: TrainConfig, noise: NoiseSpec = NoiseSpec()):
     check_model_out(out)  # before any work: --out must not hold anything but a previous model
+    if family != "auto":
+        get_family(family)
     emb = embed(table, embedding, progress=config.progress)
+    choice = None
+    if family == "auto":
+        choice = choose_family(table, emb, personalised_families(), config, seed=config.seed)
+        family = choice["chosen"]
     data = PreferenceData.from_table(table, emb)
     model, result, prior = train(data, np.arange(len(table)), family, options=options,
                                  config=config, noise=noise)
-    summary = {"encoder": embedding.encoder, "train": {k: v for k, v in asdict(result).items()
-                                                       if k != "history"},
+    summary = {"encoder": embedding.encoder, "train": result.summary(),
                "adapt_prior": prior, "diagnostics": model.diagnostics(),
-               "train_config": asdict(config), "comparisons": len(table)}
+               "train_config": asdict(config), "comparisons": len(table), "auto": choice}
     save_model(model, out, extra=summary)
     return model, summary
 
@@ -159,7 +165,7 @@ def report_meta(bench: Benchmark, *, data_name: str, embedding: EmbedSpec, encod
             "train_config": train_config.__dict__, "eval_shots": list(eval_config.shots),
             "eval_draws": eval_config.draws, "seed": eval_config.seed,
             "command": command,
-            "ground_truth": bench.p_true is not None, "notes": list(bench.notes),
+            "ground_truth": bench.p_true is not None, "notes": list(bench.notes), "auto": bench.auto,
             "seen_rater_groups": [groups[r] for r in bench.split.seen_raters]}
 
 
@@ -198,10 +204,18 @@ def compare_file(table: ComparisonTable, families: list[str], out: Path, embeddi
     """`pluralist compare`: split, embed, train every family, evaluate, report."""
     check_report_dir(out)  # before any work: a folder of other files is refused, not replaced
     for name in families:
-        get_family(name)  # refuse unknown names before any work
+        if name != "auto":
+            get_family(name)  # refuse unknown names before any work
     parts = require_seen_test(require_unseen(split_raters(table, **split)), data_name,
                               split.get("test_fraction", 0.2))
     bench = make_benchmark(table, parts, embedding, p_true=load_truth(table, truth, data_name))
+    if "auto" in families:   # chosen on the seen raters' training rows alone, as `train` would
+        training = table.take(parts.train)
+        choice = choose_family(training, embed(training, embedding), families, train_config,
+                               seed=train_config.seed)
+        bench.notes.append(f"auto: {choice['chosen']} ({choice['rule']})")
+        bench.auto = choice
+        families = sorted({*[f for f in families if f != "auto"], choice["chosen"]})
     return run_compare(bench, {n: {} for n in families}, out, data_name=str(data_name), noise=noise,
                        embedding=embedding, train_config=train_config,
                        eval_config=eval_config, command=command, say=say)

@@ -221,7 +221,7 @@ def _damage_model(model, how):
         weights.mkdir()
     elif how == "infinite weights":
         state = {k: v.clone() for k, v in safetensors.torch.load_file(weights).items()}
-        next(iter(state.values())).fill_(float("inf"))
+        next(v for v in state.values() if v.is_floating_point()).fill_(float("inf"))
         safetensors.torch.save_file(state, weights)
         meta["weights_sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
         config.write_text(json.dumps(meta))

@@ -118,7 +118,8 @@ def test_peer_review_keeps_a_cleaner_subset_than_random_selection():
     torch.manual_seed(0)
     model = build_model("bt", dim=12, raters=data.raters)
     noise = make_strategy(NoiseSpec("peer-review", 0.3), data, model)
-    fit(model, data, np.arange(n), TrainConfig(epochs=12, batch_size=256, patience=20), noise=noise)
+    fit(model, data, np.arange(n), TrainConfig(epochs=12, batch_size=256, patience=20, holdout="pairs"),
+        noise=noise)
     kept = np.flatnonzero(noise.kept_for_model)
     assert len(kept) < 0.85 * n                                   # it did select
     assert flipped[kept].mean() < 0.5 * flipped.mean()           # far cleaner than the 30% at random
@@ -272,8 +273,7 @@ def test_peer_review_scores_validation_labels_at_its_rate_from_the_first_epoch()
 @pytest.mark.parametrize("rate", [-0.2, 0.5, 0.7])
 def test_a_flip_rate_outside_zero_to_one_half_is_refused(method, rate):
     from pluralist.errors import ModelError
-    from pluralist.models import build_model
-    from pluralist.training.noise import NoiseSpec, make_strategy
+    from pluralist.training.noise import NoiseSpec
 
     with pytest.raises(ModelError, match="flip rate"):
         NoiseSpec(method, rate)
@@ -283,7 +283,7 @@ def test_a_flip_rate_outside_zero_to_one_half_is_refused(method, rate):
                                           ("unbiased", 0.0)])
 def test_a_flip_rate_is_refused_where_unused_and_required_where_needed(method, rate):
     from pluralist.errors import ModelError
-    from pluralist.training.noise import NoiseSpec, make_strategy
+    from pluralist.training.noise import NoiseSpec
 
     with pytest.raises(ModelError, match="flip rate"):
         NoiseSpec(method, rate)

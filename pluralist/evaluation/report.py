@@ -158,13 +158,25 @@ def _kshot_table(results: dict, order: list[str]) -> str:
     for family in order:
         row = [family]
         for point in results[family]["unseen_kshot"]:
-            if "accuracy" in point:
-                low, high = point["accuracy_ci95"]
-                row.append(f"{point['accuracy']:.3f} [{low:.3f}, {high:.3f}]")
-            else:
-                row.append(point.get("note", "n/a"))
+            row.append(_kshot_cell(point))
         rows.append(row)
     return _table(rows, ["family"] + [f"k={k}" for k in shots])
+
+
+def _kshot_cell(point: dict) -> str:
+    """Accuracy [interval], then the gain over k = 0 on the same raters, flagged where
+    adapting surely lost to the population."""
+    if "accuracy" not in point:
+        return point.get("note", "n/a")
+    low, high = point["accuracy_ci95"]
+    cell = f"{point['accuracy']:.3f} [{low:.3f}, {high:.3f}]"
+    versus = point.get("vs_population")
+    if versus:
+        gain_low, gain_high = versus["gain_ci95"]
+        cell += f"; vs k=0 {versus['gain']:+.3f} [{gain_low:+.3f}, {gain_high:+.3f}]"
+        if versus["below_population"]:
+            cell += " BELOW THE POPULATION"
+    return cell
 
 
 def _group_table(results: dict, order: list[str]) -> str:
@@ -258,6 +270,9 @@ th{{background:#f3f3f3}}img{{max-width:100%;border:1px solid #eee;margin:0.5em 0
 Accuracy rule: {rule}.</p>{_table(summary_rows(results), list(SUMMARY_HEADER))}<ul>{notes}</ul></section>
 <section id="setup"><h2>Data, split and settings</h2>{setup}</section>
 <section id="kshot"><h2>New raters: the k-shot curve</h2>{_img(figures["kshot"], "k-shot curves")}
+<p>Each point after k comparisons is shown against k = 0, the population reward, on the same raters
+(the mean gain per comparison and its 95% interval over raters); a point whose interval lies wholly
+below zero is marked: adapting lost to the population there.</p>
 {_kshot_table(results, order)}</section>
 <section id="groups"><h2>Groups</h2><p>Averages hide minorities: the worst group is shown next to the mean.</p>
 {_group_table(results, order)}</section>

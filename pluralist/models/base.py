@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.holdout import holdout
+from ..metrics import log_loss
 from .losses import preference_log_prob, weighted_mean
 from .data import Batch, PreferenceData
 from .solve import solve_linear_rater
@@ -56,10 +58,23 @@ class PreferenceModel(nn.Module):
         self.tie_threshold_raw = nn.Parameter(torch.tensor(0.0))
         # Prior precision for new raters, chosen on validation data after training.
         self.register_buffer("adapt_prior", torch.tensor(1.0))
+        # How far a new rater's profile moves from the population after k comparisons
+        # (1: the family's own fit, 0: the population), chosen after training
+        # (training/calibrate.py) so that adapting never loses to the population.
+        self.register_buffer("trust_shots", torch.zeros(0, dtype=torch.long))
+        self.register_buffer("trust", torch.zeros(0))
 
     @property
     def n_raters(self) -> int:
         return len(self.raters)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # The trust table's length is the calibration's, not the config's; a model saved
+        # before it existed trusts every fit fully, as it did then.
+        for name, empty in (("trust_shots", torch.zeros(0, dtype=torch.long)), ("trust", torch.zeros(0))):
+            saved = state_dict.setdefault(prefix + name, empty)
+            setattr(self, name, torch.empty_like(saved))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     # --- the contract -------------------------------------------------------
     def margin(self, batch: Batch) -> torch.Tensor:
@@ -70,9 +85,45 @@ class PreferenceModel(nn.Module):
         """(B,) reward of each embedding for each rater; UNKNOWN_RATER gets the population's."""
         raise NotImplementedError
 
-    def adapt(self, batch: Batch) -> RaterProfile:
-        """Fit a new rater from a few comparisons with every shared part frozen."""
+    def fit_profile(self, batch: Batch) -> RaterProfile:
+        """The family's own fit of a new rater, every shared part frozen."""
         raise NotImplementedError
+
+    def shrink(self, profile: RaterProfile, trust: float) -> RaterProfile:
+        """The profile moved toward the population: trust 1 keeps it, 0 is the population."""
+        raise NotImplementedError
+
+    def adapt(self, batch: Batch) -> RaterProfile:
+        """A new rater from a few comparisons: the family's fit, trusted as far as the
+        calibration after training found it worth for that many comparisons, and not at
+        all where the rater's own comparisons say it predicts them worse than the
+        population does (cross_check)."""
+        profile = self.fit_profile(batch)
+        trust = self.trust_at(len(batch))
+        if trust > 0 and not self.cross_check(batch):
+            trust = 0.0
+        return profile if trust == 1.0 else self.shrink(profile, trust)
+
+    def cross_check(self, batch: Batch) -> bool:
+        """Whether the family's fit on one half of the comparisons predicts the other half
+        better than the population, both ways round (halves that share no text; too few
+        comparisons to split: True, the calibrated trust decides alone)."""
+        halves = text_halves(batch)
+        if halves is None:
+            return True
+        gain = 0.0
+        for fit, test in (halves, halves[::-1]):
+            profile, held = self.fit_profile(_rows_of(batch, fit)), _rows_of(batch, test)
+            own = self.adapted_margin(profile, held).numpy()
+            population = self.adapted_margin(self.shrink(profile, 0.0), held).numpy()
+            tie = held.tie.numpy()
+            gain += len(test) * (log_loss(population, tie) - log_loss(own, tie))
+        return gain > 0
+
+    def trust_at(self, k: int) -> float:
+        """The trust chosen for the largest calibrated k not above `k` (1 where none is)."""
+        below = (self.trust_shots <= k).nonzero().flatten()
+        return float(self.trust[below[-1]]) if len(below) else 1.0
 
     def reward_adapted(self, profile: RaterProfile, emb, prompt=None) -> torch.Tensor:
         raise NotImplementedError
@@ -188,14 +239,26 @@ class LinearRaterModel(PreferenceModel):
                 batch.strength.double().numpy(), prior_mean.detach().double().numpy(),
                 precision, self.param_space)
 
-    def adapt(self, batch: Batch) -> RaterProfile:
+    def fit_profile(self, batch: Batch) -> RaterProfile:
         theta = self.fit_theta(batch, self.population_theta(), float(self.adapt_prior))
         return RaterProfile(self.family, {"theta": theta.tolist()}, len(batch))
+
+    def shrink(self, profile: RaterProfile, trust: float) -> RaterProfile:
+        population = self.population_theta().detach().double().numpy()
+        theta = population + trust * (np.asarray(profile.values["theta"]) - population)
+        return dataclasses.replace(profile, values={**profile.values, "theta": theta.tolist()})
 
     def reward_adapted(self, profile: RaterProfile, emb, prompt=None) -> torch.Tensor:
         offset, design = self.item_design(emb, prompt)
         theta = torch.tensor(profile.values["theta"], dtype=design.dtype)
         return offset + design @ theta
+
+    def adapted_margin(self, profile: RaterProfile, batch: Batch) -> torch.Tensor:
+        """The pair margin itself (as `margin` scores seen raters), which for an
+        intransitive family is not a difference of rewards."""
+        with torch.no_grad():
+            offset, design = self.pair_design(batch)
+            return offset + design @ torch.tensor(profile.values["theta"], dtype=design.dtype)
 
 
 @contextlib.contextmanager
@@ -209,6 +272,28 @@ def evaluating(model: nn.Module):
             yield model
     finally:
         model.train(was_training)
+
+
+MIN_CROSS_CHECK = 4   # comparisons needed to split into two halves worth comparing
+
+
+def text_halves(batch: Batch) -> tuple[np.ndarray, np.ndarray] | None:
+    """Two halves of the batch's rows sharing no text (texts known by their embeddings),
+    or None where there are too few comparisons or texts to make two."""
+    if len(batch) < MIN_CROSS_CHECK:
+        return None
+    _, ids = torch.unique(torch.cat([batch.chosen, batch.rejected]), dim=0, return_inverse=True)
+    ids = ids.numpy()
+    rows = np.arange(len(batch))
+    first, second, _ = holdout(rows, np.zeros(len(batch), dtype=np.int64), ids[:len(batch)],
+                               ids[len(batch):], 0.5, np.random.default_rng(len(batch)))
+    return (first, second) if len(first) and len(second) else None
+
+
+def _rows_of(batch: Batch, rows: np.ndarray) -> Batch:
+    index = torch.from_numpy(rows)
+    return Batch(batch.chosen[index], batch.rejected[index], batch.prompt_rows[index], batch.vectors,
+                 batch.rater[index], batch.tie[index], batch.strength[index], batch.weight[index])
 
 
 def margins(model: PreferenceModel, data: PreferenceData, rows) -> np.ndarray:

@@ -123,7 +123,7 @@ def cross_fitted_margins(model, rows, data, rng) -> np.ndarray:
     halves = (order[: len(order) // 2], order[len(order) // 2:])
     out = np.zeros(len(rows))
     for fit, test in (halves, halves[::-1]):
-        profile = model.adapt(data.batch(rows[fit]))
+        profile = model.fit_profile(data.batch(rows[fit]))
         out[test] = model.adapted_margin(profile, data.batch(rows[test])).numpy()
     return out
 

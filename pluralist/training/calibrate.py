@@ -1,7 +1,9 @@
-"""Calibration after training: the population refit and the new-rater prior.
+"""Calibration after training: the population refit, the new-rater prior and how far
+to trust a new rater's fit after k comparisons.
 
-Both are chosen on held-back comparisons of the seen raters, with every shared
-part of the model frozen (the convex rater solver of models/solve.py does the work).
+All are chosen on comparisons of the seen raters that the model was not trained
+on where there are any (the validation rows), sharing no text with the
+comparisons adapted on, with every shared part of the model frozen.
 """
 
 from __future__ import annotations
@@ -9,11 +11,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..data.holdout import disjoint_from
 from ..metrics import correct
 from ..models import LinearRaterModel
 
 PRIOR_GRID = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
 POPULATION_SAMPLE = 50_000
+TRUST_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+TRUST_SHOTS = (1, 2, 5, 10, 20, 50)
 
 
 def fit_population(model, data, rows, *, seed: int = 0) -> dict:
@@ -39,31 +44,74 @@ def fit_population(model, data, rows, *, seed: int = 0) -> dict:
     return scores
 
 
-def choose_adapt_prior(model, data, rows, *, shots=(5, 20), max_raters: int = 100,
-                       grid=PRIOR_GRID, seed: int = 0) -> dict:
-    """Pick the new-rater prior precision that predicts held-back comparisons best.
-
-    Seen raters play new raters: adapt on `shots` of their comparisons, score the
-    accuracy on the rest (log-likelihood is dominated by a few overconfident
-    misses when a handful of comparisons is separable). A large precision means
-    'stay with the population', so personalisation is only trusted as far as the
-    data support it; ties go to the larger precision.
-    """
+def seen_as_new(data, train_rows, test_rows, *, shots=(5, 20), max_raters: int = 100,
+                seed: int = 0) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """Seen raters playing new ones: (k, the k rows adapted on, test rows) per trial. The k
+    come from a rater's training rows; the test rows are their `test_rows` (rows not
+    trained on, where there are any) that share no text with those k."""
     rng = np.random.default_rng(seed)
-    by_rater = [r for key, r in data.rows_by_rater(rows).items() if key >= 0 and len(r) > max(shots)]
-    picked = [by_rater[i] for i in rng.permutation(len(by_rater))[:max_raters]]
-    trials = [(rng.permutation(r), k) for r in picked for k in shots]
+    train_by, test_by = data.rows_by_rater(train_rows), data.rows_by_rater(test_rows)
+    raters = [key for key in train_by if key >= 0 and len(train_by[key]) > min(shots)
+              and len(test_by.get(key, ()))]
+    trials = []
+    for key in [raters[i] for i in rng.permutation(len(raters))[:max_raters]]:
+        for k in (k for k in shots if k < len(train_by[key])):
+            adapted = rng.choice(train_by[key], k, replace=False)
+            test = disjoint_from(np.setdiff1d(test_by[key], adapted), adapted,
+                                 data.chosen.numpy(), data.rejected.numpy())
+            if len(test):
+                trials.append((k, adapted, test))
+    return trials
+
+
+def choose_adapt_prior(model, data, trials, *, grid=PRIOR_GRID) -> dict:
+    """Pick the new-rater prior precision that predicts the trials' test rows best.
+
+    Accuracy, not log-likelihood, which a few overconfident misses dominate when a
+    handful of comparisons is separable. A large precision means 'stay with the
+    population'; ties go to the larger precision.
+    """
     scores = {}
     for precision in grid:
         model.adapt_prior.fill_(precision)
-        scores[precision] = float(np.mean([_held_out_accuracy(model, data, order, k)
-                                           for order, k in trials])) if trials else 0.0
+        scores[precision] = float(np.mean([_trial_hits(model, data, trial).mean()
+                                           for trial in trials])) if trials else 0.0
     best = max(scores, key=lambda p: (scores[p], p))   # ties: the more cautious prior
     model.adapt_prior.fill_(best)
     return {"chosen": best, "accuracy_by_precision": scores}
 
 
-def _held_out_accuracy(model, data, order, k) -> float:
-    profile = model.adapt(data.batch(order[:k]))
-    test = data.batch(order[k:])
-    return float(correct(model.adapted_margin(profile, test).numpy(), test.tie.numpy()).mean())
+def choose_trust(model, data, trials, *, grid=TRUST_GRID) -> dict:
+    """For each k of the trials, how far to move a new rater from the population: the
+    trust in `grid` with the best test accuracy, unless it beats the population
+    (trust 0) by less than one standard error of the paired difference over trials,
+    where the population is kept: personalisation is trusted only as far as the data
+    support it."""
+    model.trust_shots, model.trust = torch.zeros(0, dtype=torch.long), torch.zeros(0)
+    chosen = {}
+    for k in sorted({k for k, _, _ in trials}):
+        accuracy = _accuracy_by_trust(model, data, [t for t in trials if t[0] == k], grid)
+        best = max(grid, key=lambda t: (accuracy[t].mean(), -t))
+        gain = accuracy[best] - accuracy[0.0]
+        sure = len(gain) > 1 and gain.mean() > gain.std(ddof=1) / np.sqrt(len(gain))
+        chosen[k] = best if sure else 0.0
+    model.trust_shots = torch.tensor(sorted(chosen), dtype=torch.long)
+    model.trust = torch.tensor([chosen[k] for k in sorted(chosen)], dtype=torch.float32)
+    return {"chosen": {str(k): t for k, t in chosen.items()}}
+
+
+def _accuracy_by_trust(model, data, trials, grid) -> dict[float, np.ndarray]:
+    """(trials,) test accuracy at each trust, the family's fit made once per trial."""
+    out = {t: [] for t in grid}
+    for _, adapted, test in trials:
+        profile, batch = model.fit_profile(data.batch(adapted)), data.batch(test)
+        for t in grid:
+            margin = model.adapted_margin(model.shrink(profile, t), batch).numpy()
+            out[t].append(correct(margin, batch.tie.numpy()).mean())
+    return {t: np.array(v) for t, v in out.items()}
+
+
+def _trial_hits(model, data, trial) -> np.ndarray:
+    _, adapted, test = trial
+    profile, batch = model.adapt(data.batch(adapted)), data.batch(test)
+    return correct(model.adapted_margin(profile, batch).numpy(), batch.tie.numpy())

@@ -9,12 +9,14 @@ finalize hooks); none has a loop of its own.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from ..data.holdout import holdout
 from ..metrics import correct
 from ..models.base import PreferenceModel, evaluating
 from ..models.data import PreferenceData
@@ -30,6 +32,7 @@ class TrainConfig:
     patience: int = 4
     seed: int = 0
     progress: bool = False
+    holdout: str = "texts"   # validation rows share no text with the same rater's training rows
 
 
 @dataclass
@@ -41,6 +44,14 @@ class TrainResult:
     seconds: float
     history: list[dict] = field(default_factory=list)
     noise: dict | None = None   # what the label-noise strategy learned (e.g. flip rates)
+    validation: dict = field(default_factory=dict)   # how the validation rows were held out
+    train_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
+    val_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
+
+    def summary(self) -> dict:
+        """Everything but the history and the rows, JSON-ready (reports, model configs)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name not in ("history", "train_rows", "val_rows")}
 
 
 def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig = TrainConfig(),
@@ -49,7 +60,7 @@ def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig 
     torch.manual_seed(config.seed)   # the loop owns the randomness of training
     model.encoder_id, model.text_format = data.encoder_id, data.text_format
     rng = np.random.default_rng(config.seed)
-    train_rows, val_rows = _validation_split(np.asarray(rows), config.val_fraction, rng)
+    train_rows, val_rows, validation = _validation_split(data, np.asarray(rows), config, rng)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
     started = time.perf_counter()
     model.prepare(data, train_rows)
@@ -75,7 +86,8 @@ def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig 
     model.eval()   # returned ready to score, as a loaded model is
     model.finalize(data, train_rows)
     return TrainResult(len(history), best["epoch"], best["accuracy"], best["log_loss"],
-                       time.perf_counter() - started, history, noise.report())
+                       time.perf_counter() - started, history, noise.report(), validation,
+                       train_rows, val_rows)
 
 
 def _epoch(model, data, rows, optimizer, batch_size, noise: LabelNoise) -> float:
@@ -108,13 +120,18 @@ def evaluate_rows(model: PreferenceModel, data: PreferenceData, rows,
     return {"accuracy": hits / max(n, 1), "log_loss": log_loss / max(n, 1)}
 
 
-def _validation_split(rows: np.ndarray, fraction: float, rng) -> tuple[np.ndarray, np.ndarray]:
-    """fraction 0: no held-out rows; the training rows themselves decide when to stop."""
-    if fraction == 0:
-        return np.sort(rows), np.sort(rows)
-    shuffled = rng.permutation(rows)
-    n_val = max(1, int(round(fraction * len(rows)))) if len(rows) > 1 else 0
-    return np.sort(shuffled[n_val:]), np.sort(shuffled[:n_val])
+def _validation_split(data: PreferenceData, rows: np.ndarray, config: TrainConfig, rng):
+    """(training rows, validation rows, how): fraction 0, or too few distinct texts to
+    hold any out honestly: no held-out rows, the training rows themselves decide when
+    to stop. Rows linking the two parts are trained on by neither."""
+    if config.val_fraction > 0:
+        kept, held, dropped = holdout(rows, data.rater.numpy(), data.chosen.numpy(),
+                                      data.rejected.numpy(), config.val_fraction, rng, by=config.holdout)
+        if len(kept) and len(held):
+            return kept, held, {"held_out_by": config.holdout, "rows": len(held),
+                                "dropped": len(dropped)}
+    return np.sort(rows), np.sort(rows), {"held_out_by": "none: the training rows", "rows": len(rows),
+                                          "dropped": 0}
 
 
 class _Progress:

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..models import PreferenceData, PreferenceModel, build_model, get_family
 from ..errors import ModelError
-from .calibrate import choose_adapt_prior, fit_population
+from .calibrate import TRUST_SHOTS, choose_adapt_prior, choose_trust, fit_population, seen_as_new
 from .loop import TrainConfig, TrainResult, fit
 from .noise import NoiseSpec, make_strategy
 
@@ -30,5 +30,8 @@ def train(data: PreferenceData, rows, family: str, *, options: dict | None = Non
     strategy = make_strategy(noise, data, model, lr=config.lr, seed=config.seed)
     result = fit(model, data, np.asarray(rows), config, noise=strategy)
     fit_population(model, data, rows, seed=config.seed)
-    prior = choose_adapt_prior(model, data, rows, seed=config.seed)
-    return model, result, prior
+    prior = choose_adapt_prior(model, data, seen_as_new(data, result.train_rows, result.val_rows,
+                                                        seed=config.seed))
+    trials = seen_as_new(data, result.train_rows, result.val_rows, shots=TRUST_SHOTS,
+                         seed=config.seed)
+    return model, result, {**prior, "trust": choose_trust(model, data, trials)["chosen"]}

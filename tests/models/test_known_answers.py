@@ -113,9 +113,10 @@ def test_rank_k_truth_is_recovered_for_unseen_raters(rank_two, family, options):
     seen, unseen = range(120), range(120, 160)
     data = sim.data(raters_known=120)
     model = trained(family, data, sim.rows(seen), **options)
-    from pluralist.training.calibrate import choose_adapt_prior
+    from pluralist.training.calibrate import choose_adapt_prior, seen_as_new
 
-    choose_adapt_prior(model, data, sim.rows(seen))
+    rows = sim.rows(seen)
+    choose_adapt_prior(model, data, seen_as_new(data, rows, rows))
     accuracy = adapted_accuracy(model, data, sim, unseen, k=20)
     bayes = sim.bayes_accuracy(sim.rows(unseen))
     assert accuracy >= 0.95 * bayes, (accuracy, bayes)

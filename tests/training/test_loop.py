@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from pluralist.models import PreferenceData, PreferenceModel
+from pluralist.models import PreferenceData, PreferenceModel, build_model
 from pluralist.models.base import ModelConfig
 from pluralist.training import loop
 from pluralist.training.loop import TrainConfig, evaluate_rows, fit
@@ -122,7 +122,7 @@ def test_the_best_epochs_state_is_restored(monkeypatch):
 def test_validation_rows_are_held_out_from_training(monkeypatch):
     calls = _scripted(monkeypatch, SCRIPT)
     model = Stepper()
-    _fit(model, val_fraction=0.25)
+    _fit(model, val_fraction=0.25, holdout="pairs")
     train, val = model.prepared_rows, calls[0][1]
     assert len(val) == 5 and len(train) == 15    # round(0.25 * 20)
     assert not set(train) & set(val) and sorted([*train, *val]) == list(range(N_ROWS))
@@ -154,3 +154,23 @@ def test_a_real_family_returns_its_best_validation_epoch():
     assert result.best_epoch < result.epochs_run      # later epochs were worse: restored
     assert evaluate_rows(model, data, np.arange(200))["log_loss"] == pytest.approx(
         result.best_val_log_loss, rel=1e-6)
+
+
+def test_validation_rows_share_no_text_with_the_same_raters_training_rows():
+    """Pairs made from one rater's ratings share texts: held out by texts, the rows that
+    would link the validation part to training are trained on by neither."""
+    rng = np.random.default_rng(0)
+    texts, raters, n = 12, 3, 300
+    chosen = rng.integers(texts, size=n)
+    rejected = (chosen + 1 + rng.integers(texts - 1, size=n)) % texts
+    data = PreferenceData.from_arrays(rng.normal(size=(texts, 4)), chosen, rejected,
+                                      np.arange(n) % raters, n_raters=raters)
+    result = fit(build_model("bt", dim=4, raters=data.raters), data, np.arange(n),
+                 TrainConfig(epochs=2, val_fraction=0.2))
+    assert len(result.val_rows) and result.validation["held_out_by"] == "texts"
+    for r in range(raters):
+        own = lambda rows: rows[data.rater.numpy()[rows] == r]
+        train, val = own(result.train_rows), own(result.val_rows)
+        used = set(chosen[train]) | set(rejected[train])
+        assert not (set(chosen[val]) | set(rejected[val])) & used
+    assert result.validation["dropped"] == n - len(result.train_rows) - len(result.val_rows) > 0

@@ -74,9 +74,9 @@ class Decomposed(LinearRaterModel):
     def penalty(self):
         return self.config.rater_l2 * (self.rater_offsets ** 2).sum(-1).mean()
 
-    def adapt(self, batch) -> RaterProfile:
+    def fit_profile(self, batch) -> RaterProfile:
         if self.config.adapt_method == "logistic":
-            return super().adapt(batch)
+            return super().fit_profile(batch)
         with torch.no_grad():
             projected = (batch.chosen - batch.rejected) @ self.directions        # (k, K)
             scale = self.population_weights.norm().clamp(min=1.0)

@@ -14,6 +14,7 @@ logsumexp of log w_k + logsigmoid(d_k), never a raw exponential.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -121,7 +122,7 @@ class Mixture(PreferenceModel):
         return F.softmax(log_post, -1)
 
     @torch.no_grad()
-    def adapt(self, batch) -> RaterProfile:
+    def fit_profile(self, batch) -> RaterProfile:
         """Closed form: the posterior over heads given the rater's comparisons."""
         log_lik = self.component_log_probs(batch).sum(0)
         if self.config.router:
@@ -130,6 +131,15 @@ class Mixture(PreferenceModel):
             return RaterProfile(self.family, {"bias": torch.log(post / base).tolist()}, len(batch))
         soft = F.softmax(log_lik + torch.log(self.prior), -1)  # adaptation stays soft
         return RaterProfile(self.family, {"membership": soft.tolist()}, len(batch))
+
+    def shrink(self, profile, trust):
+        """Memberships mixed with the population's; a router's bias scaled toward none."""
+        if "bias" in profile.values:
+            values = {"bias": [trust * b for b in profile.values["bias"]]}
+        else:
+            values = {"membership": (trust * torch.tensor(profile.values["membership"])
+                                     + (1 - trust) * self.prior).tolist()}
+        return dataclasses.replace(profile, values=values)
 
     def reward_adapted(self, profile, emb, prompt=None):
         if self.config.router:

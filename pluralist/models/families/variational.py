@@ -105,7 +105,7 @@ class Variational(LinearRaterModel):
         return torch.zeros(self.config.latent)  # the prior mean
 
     @torch.no_grad()
-    def adapt(self, batch) -> RaterProfile:
+    def fit_profile(self, batch) -> RaterProfile:
         """Amortised: one pass of the encoder over the new rater's comparisons."""
         mean, log_var = self.posterior((batch.chosen - batch.rejected).unsqueeze(0))
         return RaterProfile(self.family, {"theta": mean[0].tolist(),
