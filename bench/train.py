@@ -50,7 +50,7 @@ def run_one(family: str, n: int, epochs: int, batch_size: int) -> dict:
     """Runs inside the subprocess."""
     import torch
 
-    from pluralist.training.calibrate import choose_adapt_prior
+    from pluralist.training.calibrate import choose_adapt_prior, seen_as_new
     from pluralist.models import build_model
     from pluralist.training.loop import TrainConfig, fit
 
@@ -62,7 +62,8 @@ def run_one(family: str, n: int, epochs: int, batch_size: int) -> dict:
     started = time.perf_counter()
     result = fit(model, data, np.arange(n), config)
     seconds = time.perf_counter() - started
-    choose_adapt_prior(model, data, np.arange(min(n, 200_000)), max_raters=50)
+    rows = np.arange(min(n, 200_000))
+    choose_adapt_prior(model, data, seen_as_new(data, rows, rows, max_raters=50))
     latencies = []
     for rater_rows in list(data.rows_by_rater(np.arange(n)).values())[:200]:
         batch = data.batch(rater_rows[:20])
