@@ -112,6 +112,7 @@ def _accuracy_by_trust(model, data, trials, grid) -> dict[float, np.ndarray]:
 
 
 def _trial_hits(model, data, trial) -> np.ndarray:
+    """The family's own fit scored (the trust is chosen after the prior)."""
     _, adapted, test = trial
-    profile, batch = model.adapt(data.batch(adapted)), data.batch(test)
+    profile, batch = model.fit_profile(data.batch(adapted)), data.batch(test)
     return correct(model.adapted_margin(profile, batch).numpy(), batch.tie.numpy())
