@@ -69,16 +69,26 @@ def choose_adapt_prior(model, data, trials, *, grid=PRIOR_GRID) -> dict:
 
     Accuracy, not log-likelihood, which a few overconfident misses dominate when a
     handful of comparisons is separable. A large precision means 'stay with the
-    population'; ties go to the larger precision.
+    population': the largest precision whose accuracy is within one standard error
+    (paired over trials) of the best is chosen, so a weaker prior must earn its place.
     """
-    scores = {}
+    accuracy = {}
     for precision in grid:
         model.adapt_prior.fill_(precision)
-        scores[precision] = float(np.mean([_trial_hits(model, data, trial).mean()
-                                           for trial in trials])) if trials else 0.0
-    best = max(scores, key=lambda p: (scores[p], p))   # ties: the more cautious prior
-    model.adapt_prior.fill_(best)
-    return {"chosen": best, "accuracy_by_precision": scores}
+        accuracy[precision] = np.array([_trial_hits(model, data, trial).mean() for trial in trials])
+    scores = {p: float(a.mean()) if len(a) else 0.0 for p, a in accuracy.items()}
+    best = max(scores, key=lambda p: (scores[p], p))
+    chosen = max(p for p in grid if p >= best and _within_one_error(accuracy[best], accuracy[p]))
+    model.adapt_prior.fill_(chosen)
+    return {"chosen": chosen, "accuracy_by_precision": scores}
+
+
+def _within_one_error(best: np.ndarray, other: np.ndarray) -> bool:
+    """Whether `other` falls short of `best` by at most one standard error (paired)."""
+    if len(best) < 2:
+        return bool(np.array_equal(best, other))
+    deficit = best - other
+    return deficit.mean() <= deficit.std(ddof=1) / np.sqrt(len(deficit))
 
 
 def choose_trust(model, data, trials, *, grid=TRUST_GRID) -> dict:
