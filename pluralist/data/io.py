@@ -54,7 +54,7 @@ def from_dataset(dataset, *, rater_column: str | None = None, name: str = "datas
     return table_from_records(rows, source=name, rater_column=rater_column)
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path) -> bytes:
     data = path.read_bytes()
     if path.suffix == ".gz":
         try:
@@ -66,7 +66,7 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
-def _decode(data: bytes, path: Path) -> str:
+def decode_text(data: bytes, path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -76,7 +76,7 @@ def _decode(data: bytes, path: Path) -> str:
 
 
 def _iter_jsonl(path: Path) -> Iterator[Located]:
-    text = _decode(_read_bytes(path), path)
+    text = decode_text(read_bytes(path), path)
     # Lines end at "\n" only: str.splitlines() also breaks at U+2028, U+2029 and U+0085,
     # which JSON strings may hold as they are.
     for number, line in enumerate(text.split("\n"), start=1):
@@ -91,7 +91,7 @@ def _iter_jsonl(path: Path) -> Iterator[Located]:
 
 
 def _iter_csv(path: Path) -> Iterator[Located]:
-    text = _decode(_read_bytes(path), path)
+    text = decode_text(read_bytes(path), path)
     reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     previous_end = 1  # the header; a record starts on the line after the previous one ends
     try:
@@ -110,7 +110,7 @@ def _iter_csv(path: Path) -> Iterator[Located]:
 def _iter_parquet(path: Path) -> Iterator[Located]:
     import pyarrow.parquet as pq
 
-    _read_bytes(path)  # uniform empty-file error
+    read_bytes(path)  # uniform empty-file error
     try:
         records = pq.read_table(path).to_pylist()
     except Exception as err:  # pyarrow raises several unrelated types

@@ -6,14 +6,13 @@ and the field, worded as the readers in ..records and ..io word theirs.
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
 
 from ...errors import DataError, PluralistError
+from ..io import decode_text, read_bytes
 from ..records import FieldReader, Located
 from ..table import ComparisonTable
 
@@ -152,23 +151,11 @@ def check_positive(name: str, value, *, whole: bool = False) -> None:
 # --- files -------------------------------------------------------------------------
 
 def read_text(path: Path) -> str:
-    """A whole UTF-8 file (gzip-compressed when it ends in .gz); located errors."""
+    """A whole UTF-8 file (gzip-compressed when it ends in .gz); located errors, as the
+    comparison readers give them."""
     if not path.is_file():
         raise DataError("no such file", source=str(path))
-    data = path.read_bytes()
-    if path.suffix == ".gz":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as err:
-            raise DataError(f"not a readable gzip file ({err})", source=str(path)) from None
-    if not data.strip():
-        raise DataError("empty file", source=str(path))
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        raise DataError(f"undecodable bytes (not UTF-8) at byte {err.start}",
-                        source=str(path), where=f"line {line}") from None
+    return decode_text(read_bytes(path), path)
 
 
 def iter_tsv(path: str | Path) -> Iterator[Located]:
