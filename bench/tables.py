@@ -184,6 +184,42 @@ def flag_threshold_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def real_table(r: dict) -> str:
+    """One table per real dataset: every family against bt and against its own k = 0."""
+    blocks = []
+    for name, d in r["datasets"].items():
+        split = d["split"]
+        lines = [f"Real data, `python bench/real.py`: {name} ({d['comparisons']} comparisons, "
+                 f"{d['raters']} raters; {split['seen_raters']} seen, {split['unseen_raters']} unseen; "
+                 f"held out by {split['held_out_by']}, {split['dropped']} comparisons dropped); "
+                 f"`auto` chose `{d['auto']['chosen']}`:", "",
+                 "| family | seen acc [95% CI] | seen - bt [95% CI] | unseen k=0 | k=5 (- k=0) | k=20 (- k=0) |",
+                 "|---|---|---|---|---|---|"]
+        for family, row in sorted(d["families"].items(), key=lambda item: -item[1]["score"]):
+            diff = row["seen_minus_bt"]
+            lines.append(f"| {family} | {row['seen']:.3f} {_interval(row['seen_ci95'])} | "
+                         f"{_points(diff['difference'], None)} {_interval(diff['ci95'], 100, '+.1f')} | "
+                         f"{_maybe(row.get('k0'))} | {_kshot(row, 5)} | {_kshot(row, 20)} |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _interval(pair, scale: float = 1.0, fmt: str = ".3f") -> str:
+    return "[" + ", ".join(f"{scale * v + 0.0:{fmt}}" for v in pair) + "]"
+
+
+def _maybe(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _kshot(row: dict, k: int) -> str:
+    gain = row.get(f"k{k}_gain_over_k0")
+    if row.get(f"k{k}") is None or gain is None:
+        return _maybe(row.get(f"k{k}"))
+    mark = " below" if gain["below_population"] else ""
+    return f"{row[f'k{k}']:.3f} ({_points(gain['gain'], None)} {_interval(gain['gain_ci95'], 100, '+.1f')}{mark})"
+
+
 def _points(value: float, se: float | None, sign: str = "+") -> str:
     shown = round(100 * value, 1) + 0.0   # + 0.0: no "-0.0"
     return f"{shown:{sign}.1f}" + (f" ± {100 * se:.1f}" if se is not None else "")
@@ -199,7 +235,7 @@ def main() -> None:
     for name, render in (("demo", demo_table), ("train", train_table), ("encode", encode_table),
                          ("persona", persona_table), ("noise", noise_table), ("noise", noise_targets_table),
                          ("noise", false_flags_table), ("noise", careless_table),
-                         ("flag_threshold", flag_threshold_table)):
+                         ("flag_threshold", flag_threshold_table), ("real", real_table)):
         if name not in loaded:   # noise.json feeds three tables: read it once
             loaded[name] = load(name)
         result = loaded[name]
