@@ -58,6 +58,17 @@ def _line_search(value, theta, direction, slope, current):
     return None
 
 
+def _solve(matrix, rhs) -> np.ndarray | None:
+    """matrix^-1 rhs, or None where the system is singular or not finite (a model whose
+    weights overflowed, e.g. trained with an absurd learning rate): the solver then stops."""
+    if not (np.isfinite(matrix).all() and np.isfinite(rhs).all()):
+        return None
+    try:
+        return np.linalg.solve(matrix, rhs)
+    except np.linalg.LinAlgError:
+        return None
+
+
 def _newton(offset, design, target, prior_mean, precision) -> np.ndarray:
     """Newton's method with a backtracking line search: a full step alone can diverge
     on a tie far from an even margin under a weak prior."""
@@ -65,7 +76,9 @@ def _newton(offset, design, target, prior_mean, precision) -> np.ndarray:
     theta, current = prior_mean.copy(), value(prior_mean)
     for _ in range(NEWTON_STEPS):
         grad, hess = _gradient_and_hessian(offset, design, target, prior_mean, precision, theta)
-        direction = -np.linalg.solve(hess + 1e-9 * np.eye(len(theta)), grad)
+        direction = _solve(hess + 1e-9 * np.eye(len(theta)), -grad)
+        if direction is None:
+            break
         found = _line_search(value, theta, direction, grad @ direction, current)
         if found is None:
             break
@@ -85,6 +98,8 @@ def _simplex(offset, design, target, prior_mean, precision) -> np.ndarray:
     current = value(theta)
     for _ in range(NEWTON_STEPS):
         grad, hess = _gradient_and_hessian(offset, design, target, prior_mean, precision, theta)
+        if not (np.isfinite(grad).all() and np.isfinite(hess).all()):
+            break   # an overflowing model (see _solve): stay where we are
         direction = _quadratic_on_simplex(hess, grad - hess @ theta, theta) - theta
         slope = grad @ direction
         if slope > -1e-12:
@@ -125,7 +140,9 @@ def _face_step(hess, grad, free) -> tuple[np.ndarray, float]:
     n = len(index)
     kkt = np.zeros((n + 1, n + 1))
     kkt[:n, :n], kkt[:n, n], kkt[n, :n] = hess[np.ix_(index, index)], 1.0, 1.0
-    solution = np.linalg.solve(kkt, np.concatenate([-grad[index], [0.0]]))
+    solution = _solve(kkt, np.concatenate([-grad[index], [0.0]]))
     step = np.zeros(len(grad))
+    if solution is None:    # an overflowing model: no step, the solver stops where it is
+        return step, 0.0
     step[index] = solution[:n]
     return step, float(solution[n])

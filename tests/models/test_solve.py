@@ -147,3 +147,14 @@ def test_simplex_optimum_on_an_edge_is_approached():
                np.full(3, 1 / 3), 1.0)
     np.testing.assert_allclose(solve_linear_rater(*problem, space="simplex"), scipy_simplex(problem),
                                atol=1e-3)
+
+
+@pytest.mark.parametrize("space", ["real", "simplex"])
+def test_an_overflowing_design_stops_at_the_prior_instead_of_raising(space):
+    # a model trained with an absurd learning rate has huge item features; the Hessian
+    # is then not finite and no Newton step exists (found by tests/test_fuzz.py, --lr 2^32)
+    design = np.array([[1e200, -1e200], [3e200, 1e200]])
+    prior = np.array([0.5, 0.5])
+    theta = solve_linear_rater(np.zeros(2), design, np.zeros(2, bool), np.zeros(2), prior, 1.0, space)
+    assert np.isfinite(theta).all()
+    assert theta.shape == (2,)
