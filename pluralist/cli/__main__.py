@@ -1,0 +1,5 @@
+"""`python -m pluralist.cli`: the same command as `pluralist`."""
+
+from . import main
+
+main()
