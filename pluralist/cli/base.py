@@ -197,10 +197,14 @@ def bundle(name: str, build, *options):
     return apply
 
 
-def embed_spec(encoder: str, text_format: str = "response", cache_dir: str | None = None):
+def embed_spec(encoder: str, text_format: str = "response", cache_dir: str | None = None,
+               engine: str = "local", address: str | None = None, workers: int | None = None,
+               gpus_per_worker: float = 0.0):
     from ..encode import EmbedSpec
+    from ..encode.engine import EngineSpec
 
-    return EmbedSpec(encoder, text_format, cache_dir)
+    return EmbedSpec(encoder, text_format, cache_dir,
+                     EngineSpec(engine, address, workers, gpus_per_worker))
 
 
 def _noise_spec(noise: str, noise_rate: float):
@@ -219,7 +223,16 @@ embed_options = bundle(
     "embedding", embed_spec, encoder_option,
     click.option("--text-format", type=click.Choice(["response", "prompt+response"]),
                  default="response", show_default=True),
-    cache_dir_option)
+    cache_dir_option,
+    click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                 help="Embed missing texts in this process, or on Ray actors (pip install "
+                      "'pluralist[ray]'); either way into the same cache."),
+    click.option("--address", default=None,
+                 help="With --engine ray: the cluster to join (default: start one on this machine)."),
+    click.option("--workers", type=COUNT, default=None,
+                 help="With --engine ray: embedding actors (default: one per CPU of the cluster)."),
+    click.option("--gpus-per-worker", type=Finite(min=0), default=0.0, show_default=True,
+                 help="With --engine ray: GPUs each actor reserves."))
 noise_options = bundle(
     "noise", _noise_spec,
     click.option("--noise", default="none", show_default=True,

@@ -63,6 +63,16 @@ def get_encoder(name: str) -> Encoder:
     return TransformersEncoder(path, pooling=pooling)
 
 
+def concrete_encoder_name(name: str) -> str:
+    """The name of the one variant `name` resolves to here: 'minilm' picks the fastest
+    faithful variant for this CPU, which another machine's CPU might not pick."""
+    if name != "minilm":
+        return name
+    from .minilm import fastest_precision
+
+    return {"int8": "minilm-int8", "bf16": "minilm-bf16", "fp32": "minilm-exact"}[fastest_precision()]
+
+
 def check_encoder_name(name: str) -> None:
     """Refuse a name no encoder answers to, without building one (no model is loaded),
     so that a command can check its --encoder before any work."""

@@ -27,6 +27,7 @@ import numpy as np
 from ..errors import DataError
 from ..fileio import atomic_path
 from .base import Encoder
+from .engine import EngineSpec, ray_blocks
 
 try:
     import fcntl
@@ -68,8 +69,11 @@ class EmbedStats:
 
 class EmbeddingCache:
     def __init__(self, encoder: Encoder, root: str | Path | None = None, *,
-                 flush_every: int = 2048, progress: bool = False):
+                 flush_every: int = 2048, progress: bool = False,
+                 engine: EngineSpec = EngineSpec(), encoder_name: str | None = None):
         self.encoder, self.flush_every, self.progress = encoder, flush_every, progress
+        # the Ray engine's actors build the encoder again by name (a concrete variant)
+        self.engine, self.encoder_name = engine, encoder_name
         self.dir = check_cache_root(root) / _safe_name(encoder.id)
         self.last_stats = EmbedStats()
         self._index: dict[bytes, tuple[int, int]] = {}
@@ -104,12 +108,24 @@ class EmbeddingCache:
     def _encode_and_store(self, texts: list[str], keys: list[bytes]) -> None:
         if not texts:
             return
+        if self.engine.engine == "ray":
+            self._store_from_ray(texts, keys)
+            return
         with _progress(len(texts), self.progress, self.encoder.id) as advance:
             for start in range(0, len(texts), self.flush_every):
                 chunk = texts[start:start + self.flush_every]
                 vectors = np.concatenate([self._encode_piece(piece, advance)
                                           for piece in _pieces(chunk, _PROGRESS_STEP)])
                 self._write_shard(keys[start:start + self.flush_every], vectors)
+
+    def _store_from_ray(self, texts: list[str], keys: list[bytes]) -> None:
+        """Each block a shard as soon as an actor finishes it (see engine.py)."""
+        if self.encoder_name is None:
+            raise ValueError("the Ray engine needs the encoder's name")
+        with _progress(len(texts), self.progress, self.encoder.id) as advance:
+            for start, vectors in ray_blocks(self.engine, self.encoder_name, self.encoder.id, texts):
+                self._write_shard(keys[start:start + len(vectors)], vectors)
+                advance(len(vectors))
 
     def _encode_piece(self, texts: list[str], advance) -> np.ndarray:
         vectors = np.asarray(self.encoder.encode(texts), dtype=np.float32)

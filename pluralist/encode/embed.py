@@ -7,18 +7,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.table import ComparisonTable
-from .base import check_encoder_name, compose_text, get_encoder
+from .base import check_encoder_name, compose_text, concrete_encoder_name, get_encoder
 from .cache import EmbeddingCache, EmbedStats, check_cache_root
+from .engine import EngineSpec
 
 
 @dataclass(frozen=True)
 class EmbedSpec:
     """Which embeddings: the encoder's name, how a text is composed from prompt and
-    response, and the cache root (None: $PLURALIST_CACHE or ~/.cache/pluralist)."""
+    response, the cache root (None: $PLURALIST_CACHE or ~/.cache/pluralist), and where
+    missing texts are embedded (this process, or a Ray cluster)."""
 
     encoder: str = "minilm"
     text_format: str = "response"
     cache_dir: str | None = None
+    engine: EngineSpec = EngineSpec()
 
     def __post_init__(self):
         # Each part is checked here, so a command refuses a bad one before any work.
@@ -27,7 +30,8 @@ class EmbedSpec:
         check_cache_root(self.cache_dir)
 
     def cache(self, *, progress: bool = False) -> EmbeddingCache:
-        return EmbeddingCache(get_encoder(self.encoder), self.cache_dir, progress=progress)
+        return EmbeddingCache(get_encoder(self.encoder), self.cache_dir, progress=progress,
+                              engine=self.engine, encoder_name=concrete_encoder_name(self.encoder))
 
 
 @dataclass(frozen=True, eq=False)
