@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "pluralist"
 # Top-level names of pluralist, bottom layer first (DESIGN.md). A module may import
 # its own layer and those below; future packages are placed already.
 LAYERS = (
-    ("errors", "fileio", "metrics"),
+    ("errors", "fileio", "metrics", "runtime"),
     ("encode", "data"),
     ("models",),
     ("training",),

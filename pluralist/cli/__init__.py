@@ -13,4 +13,7 @@ __all__ = ["cli", "main"]
 
 
 def main():
+    from ..runtime import configure_threads
+
+    configure_threads()   # before torch is imported: its thread pool starts then
     cli(prog_name="pluralist")
