@@ -1,6 +1,6 @@
 """The one training loop, for every family.
 
-Minibatches, AdamW, a validation split with early stopping on validation
+Minibatches, Adam (adam.py), a validation split with early stopping on validation
 log-likelihood (the step size halves at each epoch without improvement), seeds, and a progress bar with loss and validation accuracy.
 Families plug in through their contract (loss, and the prepare / e_step /
 finalize hooks); none has a loop of its own.
@@ -20,6 +20,7 @@ from ..data.holdout import holdout
 from ..metrics import correct
 from ..models.base import PreferenceModel, evaluating
 from ..models.data import PreferenceData
+from .adam import Adam
 from .noise import LabelNoise, PlainLabels
 
 
@@ -61,7 +62,7 @@ def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig 
     model.encoder_id, model.text_format = data.encoder_id, data.text_format
     rng = np.random.default_rng(config.seed)
     train_rows, val_rows, validation = _validation_split(data, np.asarray(rows), config, rng)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
+    optimizer = Adam(model.parameters(), lr=config.lr)
     started = time.perf_counter()
     model.prepare(data, train_rows)
     best, best_state, history, stale = None, None, [], 0
@@ -80,8 +81,7 @@ def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig 
                 stale += 1
                 if stale >= config.patience:
                     break
-                for group in optimizer.param_groups:
-                    group["lr"] *= 0.5
+                optimizer.lr *= 0.5
     model.load_state_dict(best_state)
     model.eval()   # returned ready to score, as a loaded model is
     model.finalize(data, train_rows)
@@ -99,7 +99,7 @@ def _epoch(model, data, rows, optimizer, batch_size, noise: LabelNoise) -> float
         noise.before_step(picked, batch)
         batch = noise.weigh(picked, batch)
         loss = model.loss(batch)
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         total, count = total + loss.item() * len(batch), count + len(batch)

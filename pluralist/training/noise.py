@@ -43,6 +43,7 @@ from ..errors import ModelError
 from ..models import build_model
 from ..models.base import log_probs, margins
 from ..models.data import Batch, PreferenceData
+from .adam import Adam
 from .anchors import anchors
 
 NOISE_METHODS = ("none", "label-smoothing", "unbiased", "em", "peer-review")
@@ -246,7 +247,7 @@ class PeerReview(LabelNoise):
         check_flip_rate(rate)
         self.peer, self.rate = peer, rate
         self.warmup_epochs, self.ramp_epochs = warmup_epochs, ramp_epochs
-        self.optimizer = torch.optim.AdamW(peer.parameters(), lr=lr, weight_decay=0.0)
+        self.optimizer = Adam(peer.parameters(), lr=lr)
         self.epoch = 0
         self.kept_for_model = np.ones(n_rows, dtype=bool)   # chosen by the peer
         self.kept_for_peer = np.ones(n_rows, dtype=bool)    # chosen by the model
@@ -275,7 +276,7 @@ class PeerReview(LabelNoise):
         keep = torch.from_numpy(self.kept_for_peer[rows]).float()
         self.peer.train()
         loss = self.peer.loss(dataclasses.replace(batch, weight=batch.weight * keep))
-        self.optimizer.zero_grad(set_to_none=True)
+        self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
 
