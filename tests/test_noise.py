@@ -300,7 +300,7 @@ def test_the_peer_trains_with_the_step_size_the_model_is_given(monkeypatch):
                         lambda *a, **k: made.append(make(*a, **k)) or made[-1])
     train(data, np.arange(6), "bt", config=TrainConfig(epochs=1, lr=3e-3),
           noise=NoiseSpec("peer-review", 0.2))
-    assert made[0].optimizer.param_groups[0]["lr"] == 3e-3
+    assert made[0].optimizer.lr == 3e-3
 
 
 def test_voter_margins_are_computed_once_when_they_fit_and_the_gains_do_not_depend_on_it(monkeypatch):
