@@ -23,6 +23,7 @@ from ..metrics import log_loss
 from .losses import preference_log_prob, weighted_mean
 from .data import Batch, PreferenceData
 from .solve import solve_linear_rater
+from .solve_batched import solve_linear_raters
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,12 @@ class PreferenceModel(nn.Module):
     def shrink(self, profile: RaterProfile, trust: float) -> RaterProfile:
         """The profile moved toward the population: trust 1 keeps it, 0 is the population."""
         raise NotImplementedError
+
+    def fit_profiles(self, batch: Batch, k: int) -> list[RaterProfile]:
+        """fit_profile of each run of k consecutive comparisons of `batch`, each run a new
+        rater of its own (the calibration fits thousands); families may solve them at once."""
+        return [self.fit_profile(_rows_of(batch, np.arange(start, start + k)))
+                for start in range(0, len(batch), k)]
 
     def adapt(self, batch: Batch) -> RaterProfile:
         """A new rater from a few comparisons: the family's fit, trusted as far as the
@@ -242,6 +249,20 @@ class LinearRaterModel(PreferenceModel):
     def fit_profile(self, batch: Batch) -> RaterProfile:
         theta = self.fit_theta(batch, self.population_theta(), float(self.adapt_prior))
         return RaterProfile(self.family, {"theta": theta.tolist()}, len(batch))
+
+    def fit_profiles(self, batch: Batch, k: int) -> list[RaterProfile]:
+        """For real theta and the contract's own fit, one batched solve (solve_batched.py)."""
+        own_fit = type(self).fit_profile is LinearRaterModel.fit_profile
+        if self.param_space != "real" or not own_fit or k == 0 or not self.population_theta().numel():
+            return super().fit_profiles(batch, k)
+        with torch.no_grad():
+            offset, design = self.pair_design(batch)
+        runs = len(batch) // k
+        thetas = solve_linear_raters(
+            offset.double().numpy().reshape(runs, k), design.double().numpy().reshape(runs, k, -1),
+            batch.tie.numpy().reshape(runs, k), batch.strength.double().numpy().reshape(runs, k),
+            self.population_theta().detach().double().numpy(), float(self.adapt_prior))
+        return [RaterProfile(self.family, {"theta": theta.tolist()}, k) for theta in thetas]
 
     def shrink(self, profile: RaterProfile, trust: float) -> RaterProfile:
         population = self.population_theta().detach().double().numpy()

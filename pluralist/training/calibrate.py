@@ -75,7 +75,8 @@ def choose_adapt_prior(model, data, trials, *, grid=PRIOR_GRID) -> dict:
     accuracy = {}
     for precision in grid:
         model.adapt_prior.fill_(precision)
-        accuracy[precision] = np.array([_trial_hits(model, data, trial).mean() for trial in trials])
+        accuracy[precision] = np.array([_hits(model, data, profile, test).mean()
+                                        for profile, (_, _, test) in zip(_fits(model, data, trials), trials)])
     scores = {p: float(a.mean()) if len(a) else 0.0 for p, a in accuracy.items()}
     best = max(scores, key=lambda p: (scores[p], p))
     chosen = max(p for p in grid if p >= best and _within_one_error(accuracy[best], accuracy[p]))
@@ -113,16 +114,28 @@ def choose_trust(model, data, trials, *, grid=TRUST_GRID) -> dict:
 def _accuracy_by_trust(model, data, trials, grid) -> dict[float, np.ndarray]:
     """(trials,) test accuracy at each trust, the family's fit made once per trial."""
     out = {t: [] for t in grid}
-    for _, adapted, test in trials:
-        profile, batch = model.fit_profile(data.batch(adapted)), data.batch(test)
+    for profile, (_, _, test) in zip(_fits(model, data, trials), trials):
+        batch = data.batch(test)
         for t in grid:
             margin = model.adapted_margin(model.shrink(profile, t), batch).numpy()
             out[t].append(correct(margin, batch.tie.numpy()).mean())
     return {t: np.array(v) for t, v in out.items()}
 
 
-def _trial_hits(model, data, trial) -> np.ndarray:
-    """The family's own fit scored (the trust is chosen after the prior)."""
-    _, adapted, test = trial
-    profile, batch = model.fit_profile(data.batch(adapted)), data.batch(test)
+def _fits(model, data, trials) -> list:
+    """The family's fit of each trial's adapted rows, trials of one k solved together."""
+    profiles = [None] * len(trials)
+    for k in sorted({k for k, _, _ in trials}):
+        which = [i for i, (shots, _, _) in enumerate(trials) if shots == k]
+        rows = np.concatenate([trials[i][1] for i in which])
+        fitted = (model.fit_profiles(data.batch(rows), k) if k else
+                  [model.fit_profile(data.batch(rows))] * len(which))   # no comparison: one fit
+        for i, profile in zip(which, fitted):
+            profiles[i] = profile
+    return profiles
+
+
+def _hits(model, data, profile, test) -> np.ndarray:
+    """The family's own fit scored on the test rows (the trust is chosen after the prior)."""
+    batch = data.batch(test)
     return correct(model.adapted_margin(profile, batch).numpy(), batch.tie.numpy())
