@@ -1,6 +1,6 @@
 """Active elicitation on the built-in benchmark: how many questions each strategy needs.
 
-    python bench/elicit.py [--encoder minilm] [--draws 3] [--raters 12] [--queries 30] [--epochs 15]
+    python bench/elicit.py [--encoder minilm] [--draws 3] [--raters 8] [--queries 30] [--epochs 15]
 
 Per draw: a fresh split of the built-in benchmark (seed = draw) with 100 unseen
 raters; `lowrank` and `ideal_point` trained on the seen raters' comparisons; each
@@ -244,7 +244,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--encoder", default="minilm")
     parser.add_argument("--draws", type=int, default=3)
-    parser.add_argument("--raters", type=int, default=12)
+    parser.add_argument("--raters", type=int, default=8)
     parser.add_argument("--queries", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=15)
     args = parser.parse_args()
