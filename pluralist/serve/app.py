@@ -8,7 +8,6 @@ mistyped ones 422 naming the field; no request gets a traceback.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -18,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
 
 from ..errors import PluralistError
+from .routes import add_feedback_routes, add_score_routes
 from .schemas import MAX_BODY_BYTES, Health
 from .scoring import Scorer
 from .storage import IdempotencyConflict, Storage
@@ -103,8 +103,6 @@ def create_app(scorer: Scorer, storage: Storage, *, api_key: str | None, read_on
                cors_origins: tuple[str, ...] = (), max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     """The service. `api_key` None is allowed only with `read_only`; CORS stays closed
     unless `cors_origins` names origins a browser page may call from."""
-    from .routes import add_feedback_routes, add_score_routes
-
     if api_key is None and not read_only:
         raise ValueError("a writable server needs an API key")
     app = FastAPI(title="pluralist", version="1", summary="Personalised rewards and feedback")
@@ -128,8 +126,3 @@ def create_app(scorer: Scorer, storage: Storage, *, api_key: str | None, read_on
     app.add_middleware(BodyLimit, limit=max_body_bytes)
     app.add_middleware(RequestLog)
     return app
-
-
-async def wait_for(future):
-    """Await a concurrent.futures.Future from the encoder thread."""
-    return await asyncio.wrap_future(future)

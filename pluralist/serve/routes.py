@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated
 
@@ -23,9 +24,12 @@ IdempotencyKey = Annotated[str | None, Header(max_length=200, description=(
     "a retried request with the same key stores nothing twice and gets the first answer"))]
 
 
-def add_score_routes(app: FastAPI, scorer: Scorer, storage: Storage) -> None:
-    from .app import wait_for
+async def wait_for(future):
+    """Await a concurrent.futures.Future of the encoder's thread."""
+    return await asyncio.wrap_future(future)
 
+
+def add_score_routes(app: FastAPI, scorer: Scorer, storage: Storage) -> None:
     @app.post("/v1/score", response_model=ScoreResponse, tags=["rewards"])
     async def score(body: ScoreRequest):
         """Each response's reward for the rater, best first. A profile in the body wins,
