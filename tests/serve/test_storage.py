@@ -120,19 +120,41 @@ def test_bad_store_urls_are_refused_in_one_line(tmp_path):
     assert (tmp_path / "not.db").read_text().startswith("this is not")
 
 
-def test_the_server_runs_on_postgresql(postgres, model_dir, key_file, tmp_path):
+def test_two_servers_share_one_postgresql_store(postgres, model_dir, key_file, tmp_path):
+    """Writes for one rater through two server processes at once: each stored once, and
+    the last profile refitted on all of them (the row lock serialises across processes)."""
     from .conftest import Server, comparisons_for
 
-    url = postgres.new_database("served")
-    server = Server(model_dir, url, "--api-key-file", str(key_file), log_dir=tmp_path).start()
+    url = postgres.new_database("shared")
+    servers = [Server(model_dir, url, "--api-key-file", str(key_file), log_dir=tmp_path).start()
+               for _ in range(2)]
     try:
-        client = server.client()
-        written = client.call("POST", "/v1/raters/pg-person/comparisons",
-                              {"comparisons": comparisons_for("pg", 4)})
-        assert written["comparisons"] == 4
-        answer = client.call("POST", "/v1/score", {"responses": ["a", "b"], "rater": "pg-person"})
-        assert answer["source"] == "adapted profile"
-        assert open_storage(url).rater("pg-person")["comparisons"] == 4
-        assert client.call("DELETE", "/v1/raters/pg-person")["deleted_comparisons"] == 4
+        rows, failures = comparisons_for("shared", 40), []
+
+        def write(server, part):
+            client = server.client()
+            for row in part:
+                status, _ = client.request("POST", "/v1/raters/shared-person/comparisons",
+                                           {"comparisons": [row]})
+                if status != 200:
+                    failures.append(status)
+
+        threads = [threading.Thread(target=write, args=(servers[i % 2], rows[i::4])) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert not failures
+        stored = open_storage(url).comparisons("shared-person")
+        assert sorted(c.chosen for c in stored) == sorted(r["chosen"] for r in rows)
+        for server in servers:
+            record = server.client().call("GET", "/v1/raters/shared-person")
+            assert record["comparisons"] == record["profile"]["comparisons"] == 40
+        scored = servers[1].client().call("POST", "/v1/score", {"responses": ["a", "b"],
+                                                                "rater": "shared-person"})
+        assert scored["source"] == "adapted profile"
+        answer = servers[0].client().call("DELETE", "/v1/raters/shared-person")
+        assert answer["deleted_comparisons"] == 40
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
