@@ -166,3 +166,20 @@ def test_a_read_only_server_refuses_writes_and_a_writable_one_needs_a_key(model_
         assert server.client().call("POST", "/v1/score", {"responses": ["a"]})["source"] == "population"
     finally:
         server.stop()
+
+
+def test_each_request_is_logged_in_one_line_and_cors_is_closed(server):
+    import http.client
+
+    client = server.client(api_key=None)
+    client.request("POST", "/v1/raters/logged/comparisons", {"comparisons": comparisons_for("log", 1)})
+    lines = [line for line in server.log_text().splitlines() if "/v1/raters/logged/comparisons" in line]
+    assert len(lines) == 1 and "POST /v1/raters/logged/comparisons 401 " in lines[0]
+    assert lines[0].endswith("ms") and "chosen" not in lines[0]
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.request("OPTIONS", "/v1/score", headers={"Origin": "http://elsewhere.example",
+                                                  "Access-Control-Request-Method": "POST"})
+    response = conn.getresponse()
+    response.read()
+    assert response.getheader("access-control-allow-origin") is None
+    conn.close()
