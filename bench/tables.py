@@ -242,6 +242,32 @@ def elicit_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def serve_table(r: dict) -> str:
+    t = r["targets"]
+    m = r["machine"]
+    lines = [f"Serving, `python bench/serve.py` (`/v1/score` with {r['responses_per_request']} responses of "
+             f"~80 tokens, encoder `{r['encoder']}`, SQLite store; client threads on the same "
+             f"{r['machine']['cpu_count']} shared cores; the encoder alone embeds "
+             f"{r['offline_texts_per_s_median']:.0f} texts/s offline in batches of 64; load average "
+             f"{m['load_average'][0]:.1f} during the run):", "",
+             "| texts | concurrency | requests | p50 ms | p99 ms | requests/s | texts/s |",
+             "|---|---|---|---|---|---|---|"]
+    for row in r["score"]:
+        lines.append(f"| {row['texts']} | {row['concurrency']} | {row['requests']} | {row['p50_ms']:.1f} | "
+                     f"{row['p99_ms']:.1f} | {row['requests_per_s']:.1f} | "
+                     f"{format(row['texts_per_s'], '.1f') if 'texts_per_s' in row else '–'} |")
+    for row in r["feedback"]:
+        lines.append(f"| feedback write, texts {row['texts']} | 1 | {row['requests']} | {row['p50_ms']:.1f} | "
+                     f"{row['p99_ms']:.1f} | {row['requests_per_s']:.1f} | – |")
+    lines += ["", f"New texts at concurrency 8: {100 * t['new_c8_fraction_of_offline']:.0f}% of the encoder's "
+              f"offline throughput (target 70%); cached p50 " + ", ".join(
+                  f"{row['p50_ms']:.1f} ms at concurrency {row['concurrency']}"
+                  for row in r["score"] if row["texts"] == "cached") + " (target 10); "
+              "feedback write p99 " + ", ".join(f"{v:.1f} ms with texts {k}" for k, v in t["feedback_p99_ms"].items())
+              + " (target 50)."]
+    return "\n".join(lines)
+
+
 def _interval(pair, scale: float = 1.0, fmt: str = ".3f") -> str:
     return "[" + ", ".join(f"{scale * v + 0.0:{fmt}}" for v in pair) + "]"
 
@@ -274,7 +300,7 @@ def main() -> None:
                          ("persona", persona_table), ("noise", noise_table), ("noise", noise_targets_table),
                          ("noise", false_flags_table), ("noise", careless_table),
                          ("flag_threshold", flag_threshold_table), ("real", real_table),
-                         ("elicit", elicit_table)):
+                         ("elicit", elicit_table), ("serve", serve_table)):
         if name not in loaded:   # noise.json feeds three tables: read it once
             loaded[name] = load(name)
         result = loaded[name]
