@@ -3,6 +3,8 @@ idempotency, limits."""
 
 from __future__ import annotations
 
+import time
+
 import json
 
 import numpy as np
@@ -173,7 +175,10 @@ def test_each_request_is_logged_in_one_line_and_cors_is_closed(server):
 
     client = server.client(api_key=None)
     client.request("POST", "/v1/raters/logged/comparisons", {"comparisons": comparisons_for("log", 1)})
-    lines = [line for line in server.log_text().splitlines() if "/v1/raters/logged/comparisons" in line]
+    deadline, lines = time.monotonic() + 10, []
+    while not lines and time.monotonic() < deadline:   # the server logs after it has answered
+        lines = [line for line in server.log_text().splitlines() if "/v1/raters/logged/comparisons" in line]
+        time.sleep(0.05)
     assert len(lines) == 1 and "POST /v1/raters/logged/comparisons 401 " in lines[0]
     assert lines[0].endswith("ms") and "chosen" not in lines[0]
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
