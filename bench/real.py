@@ -140,6 +140,18 @@ def targets(rows: dict, choice: dict) -> dict:
             "auto_not_half_a_point_below_bt": auto >= rows["bt"]["score"] - 0.005}
 
 
+def format_differences(by_format: dict, seed: int) -> dict:
+    """dataset -> family -> prompt+response - response in seen per-rater accuracy (paired:
+    the split does not depend on the format), for what was measured in both formats."""
+    response, both = by_format.get("response", {}), by_format.get("prompt+response", {})
+    out = {}
+    for name in (name for name in response if name in both):
+        a, b = response[name]["families"], both[name]["families"]
+        out[name] = {family: paired_difference(b[family]["seen_per_rater"], a[family]["seen_per_rater"], seed)
+                     for family in a if family in b}
+    return out
+
+
 def measure(name: str, path, kind: str, spec, families: list[str], seed: int) -> dict:
     started = time.perf_counter()
     table, p_true = load(path, kind, seed)
@@ -198,6 +210,7 @@ def main() -> None:
 
     args = arguments()
     out = previous()
+    out["format_differences"] = format_differences(out["text_formats"], args.seed)
     out.update({"encoder": args.encoder, "seed": args.seed, "shots": list(SHOTS),
                 "default_text_format": EmbedSpec().text_format,
                 "machine": (platform.processor() or platform.machine()) + ", 2 cores shared with "
@@ -208,6 +221,7 @@ def main() -> None:
         for name, (path, kind) in datasets(Path(args.data), args.datasets).items():
             entry = measure(name, path, kind, spec, args.families, args.seed)
             out["text_formats"].setdefault(text_format, {})[name] = entry
+            out["format_differences"] = format_differences(out["text_formats"], args.seed)
             write_json_atomic(RESULTS, out)   # after each set: a long run keeps what it measured
 
 
