@@ -4,6 +4,7 @@ under each text format.
     python bench/real.py [--data DIR (default: the nearest shared/data above)] [--encoder minilm] [--seed 0]
                          [--text-format response|prompt+response|both]
                          [--datasets NAME,...] [--families bt,lowrank,...]
+                         [--max-raters N] [--no-auto]
 
 Datasets (development copies beside the project, not part of pluralist; absent ones
 are named and skipped):
@@ -83,7 +84,16 @@ def load(path: Path | None, kind: str, seed: int):
     return table.take(np.sort(np.concatenate(keep))), None
 
 
-def run(table, p_true, spec, families: list[str], seed: int):
+def fewer_raters(table, p_true, most: int | None, seed: int):
+    """At most `most` raters (a seeded sample; all of them where None or fewer)."""
+    if most is None or len(table.raters) <= most:
+        return table, p_true
+    keep = np.random.default_rng(seed).permutation(np.array(table.raters, dtype=object))[:most]
+    rows = np.flatnonzero(np.isin(table.rater.astype(object), keep))
+    return table.take(rows), None if p_true is None else p_true[rows]
+
+
+def run(table, p_true, spec, families: list[str], seed: int, auto: bool = True):
     from pluralist.data import split_raters
     from pluralist.encode import embed
     from pluralist.evaluation.choose import choose_family
@@ -95,7 +105,7 @@ def run(table, p_true, spec, families: list[str], seed: int):
     bench = make_benchmark(table, split, spec, p_true=p_true, progress=False)
     config = TrainConfig(seed=seed)
     training = table.take(split.train)
-    choice = choose_family(training, embed(training, spec), families, config, seed=seed)
+    choice = choose_family(training, embed(training, spec), families, config, seed=seed) if auto else None
     results = compare(bench, {f: {} for f in families}, config,
                       EvalConfig(shots=SHOTS, seed=seed, reliability=False),
                       on_done=lambda f, r: print(f"  {f}: seen {r['seen'].get('accuracy')}", flush=True))
@@ -128,10 +138,12 @@ def paired_difference(values, baseline, seed: int, resamples: int = 2000) -> dic
             "ci95": [float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))]}
 
 
-def targets(rows: dict, choice: dict) -> dict:
+def targets(rows: dict, choice: dict | None) -> dict:
     below = sorted(f"{family} k={k}" for family, row in rows.items() for k in SHOTS[1:]
                    if row.get(f"k{k}_gain_over_k0", {}).get("below_population"))
     best = max(rows, key=lambda f: rows[f]["score"])
+    if choice is None:   # --no-auto
+        return {"points_below_k0": below, "no_point_below_k0": not below, "best": best}
     auto = rows[choice["chosen"]]["score"]
     return {"points_below_k0": below, "no_point_below_k0": not below,
             "auto": choice["chosen"], "best": best,
@@ -152,15 +164,16 @@ def format_differences(by_format: dict, seed: int) -> dict:
     return out
 
 
-def measure(name: str, path, kind: str, spec, families: list[str], seed: int) -> dict:
+def measure(name: str, path, kind: str, spec, args) -> dict:
     started = time.perf_counter()
-    table, p_true = load(path, kind, seed)
+    table, p_true = fewer_raters(*load(path, kind, args.seed), args.max_raters, args.seed)
     print(f"{name} ({spec.text_format}): {len(table)} comparisons, {len(table.raters)} raters", flush=True)
-    split, results, choice = run(table, p_true, spec, families, seed)
+    families, seed = args.families, args.seed
+    split, results, choice = run(table, p_true, spec, families, seed, auto=not args.no_auto)
     rows = {family: family_row(result, results["bt"], seed) for family, result in results.items()}
     entry = {"comparisons": len(table), "raters": len(table.raters), "split": split.summary(),
              "auto": choice, "families": rows, "targets": targets(rows, choice),
-             "encoder": spec.encoder, "seed": seed, "commit": _commit(), "seconds": time.perf_counter() - started}
+             "encoder": spec.encoder, "seed": seed, "max_raters": args.max_raters, "commit": _commit(), "seconds": time.perf_counter() - started}
     print(json.dumps(entry["targets"]), flush=True)
     return entry
 
@@ -196,6 +209,9 @@ def arguments():
     parser.add_argument("--text-format", choices=[*FORMATS, "both"], default="both")
     parser.add_argument("--datasets", default=",".join([*SOURCES, BUILT_IN]))
     parser.add_argument("--families", default=",".join(["bt", *personalised_families()]))
+    parser.add_argument("--max-raters", type=int, default=None,
+                        help="a seeded sample of at most this many raters per dataset (shorter runs)")
+    parser.add_argument("--no-auto", action="store_true", help="skip the --family auto choice")
     args = parser.parse_args()
     args.datasets, args.families = args.datasets.split(","), args.families.split(",")
     unknown = sorted(set(args.datasets) - {*SOURCES, BUILT_IN})
@@ -219,7 +235,7 @@ def main() -> None:
     for text_format in formats:
         spec = EmbedSpec(args.encoder, text_format)
         for name, (path, kind) in datasets(Path(args.data), args.datasets).items():
-            entry = measure(name, path, kind, spec, args.families, args.seed)
+            entry = measure(name, path, kind, spec, args)
             out["text_formats"].setdefault(text_format, {})[name] = entry
             out["format_differences"] = format_differences(out["text_formats"], args.seed)
             write_json_atomic(RESULTS, out)   # after each set: a long run keeps what it measured

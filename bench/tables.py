@@ -194,7 +194,7 @@ def real_table(r: dict) -> str:
         lines = [f"Real data, `python bench/real.py`: {name} ({d['comparisons']} comparisons, "
                  f"{d['raters']} raters; {split['seen_raters']} seen, {split['unseen_raters']} unseen; "
                  f"held out by {split['held_out_by']}, {split['dropped']} comparisons dropped; text format "
-                 f"`{default}`); `auto` chose `{d['auto']['chosen']}`:", "",
+                 f"`{default}`{_raters_note(d)}); {_auto_note(d)}:", "",
                  "| family | seen acc [95% CI] | seen - bt [95% CI] | unseen k=0 | k=5 (- k=0) | k=20 (- k=0) |",
                  "|---|---|---|---|---|---|"]
         for family, row in sorted(d["families"].items(), key=lambda item: -item[1]["score"]):
@@ -204,6 +204,17 @@ def real_table(r: dict) -> str:
                          f"{_maybe(row.get('k0'))} | {_kshot(row, 5)} | {_kshot(row, 20)} |")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _raters_note(d: dict) -> str:
+    return f"; a seeded sample of {d['max_raters']} raters" if d.get("max_raters") else ""
+
+
+def _auto_note(d: dict) -> str:
+    if not d.get("auto"):
+        return "`auto` not run"
+    splits = d["auto"].get("splits", 1)
+    return f"`auto` chose `{d['auto']['chosen']}`" + (f" (mean over {splits} inner splits)" if splits > 1 else "")
 
 
 def text_format_table(r: dict) -> str:
