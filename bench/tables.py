@@ -185,14 +185,16 @@ def flag_threshold_table(r: dict) -> str:
 
 
 def real_table(r: dict) -> str:
-    """One table per real dataset: every family against bt and against its own k = 0."""
+    """One table per dataset, in the default text format: every family against bt and
+    against its own k = 0."""
+    default = r["default_text_format"]
     blocks = []
-    for name, d in r["datasets"].items():
+    for name, d in r["text_formats"].get(default, {}).items():
         split = d["split"]
         lines = [f"Real data, `python bench/real.py`: {name} ({d['comparisons']} comparisons, "
                  f"{d['raters']} raters; {split['seen_raters']} seen, {split['unseen_raters']} unseen; "
-                 f"held out by {split['held_out_by']}, {split['dropped']} comparisons dropped); "
-                 f"`auto` chose `{d['auto']['chosen']}`:", "",
+                 f"held out by {split['held_out_by']}, {split['dropped']} comparisons dropped; text format "
+                 f"`{default}`{_raters_note(d)}); {_auto_note(d)}:", "",
                  "| family | seen acc [95% CI] | seen - bt [95% CI] | unseen k=0 | k=5 (- k=0) | k=20 (- k=0) |",
                  "|---|---|---|---|---|---|"]
         for family, row in sorted(d["families"].items(), key=lambda item: -item[1]["score"]):
@@ -268,6 +270,38 @@ def serve_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def _raters_note(d: dict) -> str:
+    return f"; a seeded sample of {d['max_raters']} raters" if d.get("max_raters") else ""
+
+
+def _auto_note(d: dict) -> str:
+    if not d.get("auto"):
+        return "`auto` not run"
+    splits = d["auto"].get("splits", 1)
+    return f"`auto` chose `{d['auto']['chosen']}`" + (f" (mean over {splits} inner splits)" if splits > 1 else "")
+
+
+def text_format_table(r: dict) -> str:
+    """Each dataset and family under both text formats, paired on the same split."""
+    response, both = r["text_formats"].get("response", {}), r["text_formats"].get("prompt+response", {})
+    differences = r.get("format_differences", {})
+    if not differences:
+        return "(real: no dataset measured under both text formats yet)"
+    lines = ["Text format, `python bench/real.py --text-format both` (the same split, seeds and "
+             "families under each format; score: the mean of seen and unseen k=20 accuracy, as "
+             "`auto` scores; last column: prompt+response - response in seen per-rater accuracy, "
+             "paired over raters, points, 95% bootstrap interval):", "",
+             "| dataset | family | seen: response | prompt+response | k=20: response | prompt+response "
+             "| score: response | prompt+response | seen difference [95% CI] |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, by_family in differences.items():
+        for family, diff in by_family.items():
+            a, b = response[name]["families"][family], both[name]["families"][family]
+            lines.append(f"| {name} | {family} | {a['seen']:.3f} | {b['seen']:.3f} | {_maybe(a.get('k20'))} | "
+                         f"{_maybe(b.get('k20'))} | {a['score']:.3f} | {b['score']:.3f} | "
+                         f"{_points(diff['difference'], None)} {_interval(diff['ci95'], 100, '+.1f')} |")
+    return "\n".join(lines)
+
+
 def _interval(pair, scale: float = 1.0, fmt: str = ".3f") -> str:
     return "[" + ", ".join(f"{scale * v + 0.0:{fmt}}" for v in pair) + "]"
 
@@ -300,8 +334,8 @@ def main() -> None:
                          ("persona", persona_table), ("noise", noise_table), ("noise", noise_targets_table),
                          ("noise", false_flags_table), ("noise", careless_table),
                          ("flag_threshold", flag_threshold_table), ("real", real_table),
-                         ("elicit", elicit_table), ("serve", serve_table)):
-        if name not in loaded:   # noise.json feeds three tables: read it once
+                         ("real", text_format_table), ("elicit", elicit_table), ("serve", serve_table)):
+        if name not in loaded:   # noise.json and real.json feed several tables: read once
             loaded[name] = load(name)
         result = loaded[name]
         print(render(result) if result else f"({name}: no results yet)")
