@@ -63,7 +63,7 @@ def test_an_intransitive_familys_pair_margin_is_used_not_its_reward():
     with torch.no_grad():   # one block, the identity map: v(x) = x / |x|
         model.embed.weight.copy_(torch.eye(2))
         model.embed.bias.zero_()
-    angles = torch.tensor([0.0, 2.1, 4.2])                    # three directions 120 degrees apart
+    angles = torch.arange(3) * (2 * np.pi / 3)                 # three directions 120 degrees apart
     candidates = torch.stack([torch.cos(angles), torch.sin(angles)], -1)[None]   # (1, 3, 2)
     voters, _ = electorate(model, raters=["u"])
     win = win_probabilities(model.eval(), voters, candidates, torch.zeros(1, 2))[0, 0]
