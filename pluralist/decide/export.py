@@ -123,7 +123,7 @@ def pairs(scores: np.ndarray, order: np.ndarray, pairing: Pairing) -> list[tuple
 def pair_records(candidates: CandidateSet, found: list[tuple[int, int, float]], label: dict) -> list[dict]:
     """TRL preference rows for one prompt's pairs, each with the `label` columns."""
     return [{"prompt": candidates.prompt, "chosen": candidates.responses[a],
-             "rejected": candidates.responses[b], "margin": round(margin, 6), **label}
+             "rejected": candidates.responses[b], "margin": margin, **label}
             for a, b, margin in found]
 
 
