@@ -56,16 +56,22 @@ def parse_rule(text: str) -> Rule:
     """'mean', 'maxmin', 'nash', 'quantile:0.1', 'copeland' or 'borda' as a Rule."""
     name, sep, value = str(text).strip().partition(":")
     if name == "quantile":
-        try:
-            q = float(value)
-        except ValueError:
-            q = float("nan")
-        if not sep or not 0.0 <= q <= 1.0:
+        q = number_after(sep, value)
+        if not 0.0 <= q <= 1.0:
             raise DataError(f"quantile needs q in [0, 1], as in quantile:0.1; got {text!r}", field="rule")
         return Rule("quantile", q)
     if sep or name not in RULES:
         raise DataError(f"unknown rule {text!r}; choose from {', '.join(RULES)}", field="rule")
     return Rule(name)
+
+
+def number_after(sep: str, value: str) -> float:
+    """The number after the ':' of an option like quantile:0.1; NaN (refused by every
+    range check) where there is no ':' or no number after it."""
+    try:
+        return float(value) if sep else float("nan")
+    except ValueError:
+        return float("nan")
 
 
 def rule_scores(rule: Rule, win: np.ndarray, groups, scale: str = "win") -> np.ndarray:

@@ -36,7 +36,7 @@ from ..data.io import iter_records
 from ..data.records import FieldReader
 from ..errors import DataError
 from ..fileio import atomic_path
-from .aggregate import decide, ranking
+from .aggregate import decide, number_after, ranking
 from .utility import group_utilities, utilities
 
 PAIRINGS = ("best-vs-worst", "best-vs-each", "above:M")
@@ -93,11 +93,8 @@ class Pairing:
 def parse_pairing(text: str) -> Pairing:
     name, sep, value = str(text).strip().partition(":")
     if name == "above":
-        try:
-            threshold = float(value)
-        except ValueError:
-            threshold = float("nan")
-        if not sep or not 0.0 <= threshold < float("inf"):
+        threshold = number_after(sep, value)
+        if not 0.0 <= threshold < float("inf"):
             raise DataError(f"above needs a margin M >= 0, as in above:0.1; got {text!r}", field="pairing")
         return Pairing("above", threshold)
     if sep or name not in ("best-vs-worst", "best-vs-each"):
