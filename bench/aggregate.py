@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -99,7 +100,7 @@ def rule_value(rule, true_win, groups, pick: int) -> float:
     """The rule's own objective on the true preferences at `pick`, as a utility."""
     from pluralist.decide.aggregate import rule_scores
 
-    scores = rule_scores(rule, true_win, groups)
+    scores = rule_scores(rule, true_win, groups)   # (N,)
     n_raters, n = true_win.shape[:2]
     if rule.name == "nash":
         return float(np.exp(scores[pick] / n_raters))        # the geometric mean utility
@@ -110,32 +111,49 @@ def rule_value(rule, true_win, groups, pick: int) -> float:
     return float(scores[pick])
 
 
-def score_picks(rule, model_win, true_win, groups, minority) -> dict:
-    """Per candidate set, the model's and the oracle's picks scored by true utilities."""
-    from pluralist.decide.aggregate import decide, welfare
+class Truth:
+    """What the true preferences say of every candidate set, computed once: each set's
+    welfare report, and each rule's scores and the oracle's picks."""
+
+    def __init__(self, true_win, groups, minority):
+        from pluralist.decide.aggregate import welfare
+        from pluralist.decide.utility import utilities
+
+        self.win, self.groups, self.minority = true_win, np.asarray(groups), minority
+        self.reports = [welfare(utilities(true_set), self.groups) for true_set in true_win]
+        self.oracle = {rule: [pick_of(parse(rule), true_set, self.groups) for true_set in true_win]
+                       for rule in RULES}
+
+    def scored(self, rule: str, picks) -> dict:
+        """Mean over sets of the true welfare figures and the rule's own value at `picks`."""
+        rows = [[report["mean"][k], report["worst_group"][k], report["p10"][k], report["gini"][k],
+                 report["groups"][self.minority][k], rule_value(parse(rule), true_set, self.groups, k)]
+                for report, true_set, k in zip(self.reports, self.win, picks)]
+        keys = ("mean", "worst_group", "p10", "gini", "minority", "value")
+        worst = Counter(report["worst_group_name"][k] for report, k in zip(self.reports, picks))
+        return {**dict(zip(keys, np.mean(rows, 0).round(4).tolist())),
+                "worst_group_is": {name: round(count / len(picks), 3) for name, count in worst.most_common()}}
+
+
+def parse(rule: str):
+    from pluralist.decide.aggregate import parse_rule
+
+    return parse_rule(rule)
+
+
+def pick_of(rule, win, groups) -> int:
+    """The rule's pick (decide() without its welfare report, which only the truth needs)."""
+    from pluralist.decide.aggregate import ranking, rule_scores
     from pluralist.decide.utility import utilities
 
-    rows = {"model": [], "oracle": []}
-    for model_set, true_set in zip(model_win, true_win):
-        truth = welfare(utilities(true_set), groups)
-        for who, pick in (("model", decide(rule, model_set, groups).pick),
-                          ("oracle", decide(rule, true_set, groups).pick)):
-            rows[who].append([truth["mean"][pick], truth["worst_group"][pick], truth["p10"][pick],
-                              truth["gini"][pick], truth["groups"][minority][pick],
-                              rule_value(rule, true_set, groups, pick)])
-    keys = ("mean", "worst_group", "p10", "gini", "minority", "value")
-    return {who: dict(zip(keys, np.mean(values, 0).round(4).tolist())) for who, values in rows.items()}
+    return int(ranking(rule_scores(rule, win, groups), utilities(win).mean(0))[0])
 
 
-def baseline(true_win, groups, minority) -> dict:
+def baseline(truth: Truth) -> dict:
     """What a candidate drawn at random is worth on average, by true utilities."""
-    from pluralist.decide.aggregate import welfare
-    from pluralist.decide.utility import utilities
-
-    reports = [welfare(utilities(true_set), groups) for true_set in true_win]
-    return {"mean": round(float(np.mean([r["mean"].mean() for r in reports])), 4),
-            "worst_group": round(float(np.mean([r["worst_group"].mean() for r in reports])), 4),
-            "minority": round(float(np.mean([r["groups"][minority].mean() for r in reports])), 4)}
+    return {key: round(float(np.mean([(r["groups"][truth.minority] if key == "minority" else r[key]).mean()
+                                      for r in truth.reports])), 4)
+            for key in ("mean", "worst_group", "minority")}
 
 
 def evaluate_family(by_rule: dict) -> dict:
@@ -143,24 +161,27 @@ def evaluate_family(by_rule: dict) -> dict:
     gain_oracle = by_rule["maxmin"]["oracle"]["minority"] - by_rule["mean"]["oracle"]["minority"]
     gain_model = by_rule["maxmin"]["model"]["minority"] - by_rule["mean"]["model"]["minority"]
     ratios = {rule: round(row["model"]["value"] / row["oracle"]["value"], 4) for rule, row in by_rule.items()}
+    worst = {who: round(by_rule["maxmin"][who]["worst_group"] - by_rule["mean"][who]["worst_group"], 4)
+             for who in ("model", "oracle")}
     return {"minority_gain_model": round(gain_model, 4), "minority_gain_oracle": round(gain_oracle, 4),
             "minority_gain_share": round(gain_model / gain_oracle, 4) if gain_oracle > 0 else None,
+            "worst_group_gain_model": worst["model"], "worst_group_gain_oracle": worst["oracle"],
             "value_ratio": ratios,
             "met": {"maxmin_minority_gain>=half_oracle": bool(gain_model >= 0.5 * gain_oracle),
                     "every_rule_within_10pct": bool(min(ratios.values()) >= 0.9)}}
 
 
-def run_family(family, bench, split, embedding, sets, true_win, groups, minority) -> dict:
-    from pluralist.decide.aggregate import parse_rule
+def run_family(family, bench, split, embedding, sets, truth: Truth) -> dict:
     from pluralist.decide.utility import electorate
 
     model, trained = train_family(bench, split, embedding, family)
     print(f"{family}: trained in {trained['train_s']} s", flush=True)
-    voters, _ = electorate(model, dict(zip(split.seen_raters, groups)))
+    voters, _ = electorate(model, dict(zip(split.seen_raters, truth.groups.tolist())))
     started = time.perf_counter()
     model_win = model_preferences(model, embedding, voters, sets)
     decide_s = time.perf_counter() - started
-    by_rule = {rule: score_picks(parse_rule(rule), model_win, true_win, groups, minority) for rule in RULES}
+    by_rule = {rule: {"model": truth.scored(rule, [pick_of(parse(rule), w, truth.groups) for w in model_win]),
+                      "oracle": truth.scored(rule, truth.oracle[rule])} for rule in RULES}
     return {"family": family, **trained, "preferences_s": round(decide_s, 1), "rules": by_rule,
             **evaluate_family(by_rule)}
 
@@ -185,19 +206,19 @@ def main() -> None:
     minority = list(GROUP_WEIGHTS)[int(np.argmin(GROUP_SHARES))]
     rng = np.random.default_rng([args.seed, 22])
     sets = candidate_sets(new_responses(bench, rng), args.sets, rng)
-    true_win = true_preferences(bench, split.seen_raters, sets)
     embedding = EmbedSpec(args.encoder)
     print(f"{len(sets)} candidate sets, {len(groups)} raters; set up in "
           f"{time.perf_counter() - started:.0f} s", flush=True)
-    families = [run_family(f, bench, split, embedding, sets, true_win, groups, minority)
-                for f in args.families.split(",")]
+    truth = Truth(true_preferences(bench, split.seen_raters, sets), groups, minority)
+    families = [run_family(f, bench, split, embedding, sets, truth) for f in args.families.split(",")]
     result = {"command": "python bench/aggregate.py" + ("" if args.encoder == "minilm" else f" --encoder {args.encoder}"),
               "encoder": args.encoder, "seed": args.seed, "raters": len(groups), "minority_group": minority,
               "groups": {g: groups.count(g) for g in GROUP_WEIGHTS}, "candidate_sets": len(sets),
-              "candidates_per_set": CANDIDATES, "random_pick": baseline(true_win, groups, minority),
+              "candidates_per_set": CANDIDATES, "random_pick": baseline(truth),
               "families": families, "wall_s": round(time.perf_counter() - started, 1),
               "machine": {"cpus": os.cpu_count(), "processor": platform.processor(),
-                          "torch_threads": torch.get_num_threads(), "shared": True}}
+                          "torch_threads": torch.get_num_threads(), "shared": True,
+                          "note": "shared with other jobs: times are inflated several-fold"}}
     write_json_atomic(RESULTS, result)
     print(json.dumps(result, indent=2))
 

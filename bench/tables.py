@@ -229,7 +229,9 @@ def aggregate_table(r: dict) -> str:
             f"`{family['family']}`: `maxmin` over `mean` raises the minority's true utility by "
             f"{family['minority_gain_model']:+.3f}, the oracle's by {family['minority_gain_oracle']:+.3f} "
             f"({'n/a' if share is None else f'{share:.2f}'} of it; target 0.5): "
-            f"{'met' if met['maxmin_minority_gain>=half_oracle'] else 'not met'}; every rule's value within "
+            f"{'met' if met['maxmin_minority_gain>=half_oracle'] else 'not met'} (the worst group's by "
+            f"{family['worst_group_gain_model']:+.3f}, the oracle's by {family['worst_group_gain_oracle']:+.3f}); "
+            "every rule's value within "
             f"10% of its oracle's (lowest {ratios[lowest]:.3f}, `{lowest}`): "
             f"{'met' if met['every_rule_within_10pct'] else 'not met'}.")
     return "\n".join(lines)

@@ -160,9 +160,11 @@ def utilities(win: np.ndarray, scale: str = "win") -> np.ndarray:
 
 def group_utilities(utility: np.ndarray, groups) -> tuple[list[str], np.ndarray]:
     """(group names in sorted order, (G, N) each group's mean utility) from (R, N)."""
-    groups = np.asarray(groups)
-    names = sorted(set(groups.tolist()))
-    return names, np.stack([utility[groups == name].mean(0) for name in names])
+    names, member_of = np.unique(np.asarray(groups), return_inverse=True)   # names sorted
+    totals = np.zeros((len(names),) + utility.shape[1:])
+    np.add.at(totals, member_of.ravel(), utility)
+    counts = np.bincount(member_of.ravel(), minlength=len(names)).reshape((-1,) + (1,) * (utility.ndim - 1))
+    return names.tolist(), totals / counts
 
 
 def read_groups(path) -> dict[str, str]:
