@@ -302,6 +302,39 @@ def text_format_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def aggregate_table(r: dict) -> str:
+    """Each rule's pick from each family's model against the oracle's, by true utilities."""
+    lines = [f"Choosing for many people, `{r['command']}` (built-in benchmark: {r['raters']} seen raters in "
+             f"{len(r['groups'])} groups, the minority `{r['minority_group']}` {r['groups'][r['minority_group']]} "
+             f"of them; {r['candidate_sets']} sets of {r['candidates_per_set']} new responses; every pick "
+             "scored by the raters' true utilities on the win scale, mean over sets, model / oracle; "
+             f"a random pick: mean {r['random_pick']['mean']:.3f}, worst group {r['random_pick']['worst_group']:.3f}, "
+             f"minority {r['random_pick']['minority']:.3f}):", "",
+             "| family | rule | mean | worst group | p10 | Gini | minority | rule's own value |",
+             "|---|---|---|---|---|---|---|---|"]
+    for family in r["families"]:
+        for rule, row in family["rules"].items():
+            cells = " | ".join(f"{row['model'][k]:.3f} / {row['oracle'][k]:.3f}"
+                               for k in ("mean", "worst_group", "p10", "gini", "minority", "value"))
+            lines.append(f"| {family['family']} | {rule} | {cells} |")
+    lines.append("")
+    for family in r["families"]:
+        ratios = family["value_ratio"]
+        lowest = min(ratios, key=ratios.get)
+        share = family["minority_gain_share"]
+        met = family["met"]
+        lines.append(
+            f"`{family['family']}`: `maxmin` over `mean` raises the minority's true utility by "
+            f"{family['minority_gain_model']:+.3f}, the oracle's by {family['minority_gain_oracle']:+.3f} "
+            f"({'n/a' if share is None else f'{share:.2f}'} of it; target 0.5): "
+            f"{'met' if met['maxmin_minority_gain>=half_oracle'] else 'not met'} (the worst group's by "
+            f"{family['worst_group_gain_model']:+.3f}, the oracle's by {family['worst_group_gain_oracle']:+.3f}); "
+            "every rule's value within "
+            f"10% of its oracle's (lowest {ratios[lowest]:.3f}, `{lowest}`): "
+            f"{'met' if met['every_rule_within_10pct'] else 'not met'}.")
+    return "\n".join(lines)
+
+
 def _interval(pair, scale: float = 1.0, fmt: str = ".3f") -> str:
     return "[" + ", ".join(f"{scale * v + 0.0:{fmt}}" for v in pair) + "]"
 
@@ -334,7 +367,8 @@ def main() -> None:
                          ("persona", persona_table), ("noise", noise_table), ("noise", noise_targets_table),
                          ("noise", false_flags_table), ("noise", careless_table),
                          ("flag_threshold", flag_threshold_table), ("real", real_table),
-                         ("real", text_format_table), ("elicit", elicit_table), ("serve", serve_table)):
+                         ("real", text_format_table), ("elicit", elicit_table), ("serve", serve_table),
+                         ("aggregate", aggregate_table)):
         if name not in loaded:   # noise.json and real.json feed several tables: read once
             loaded[name] = load(name)
         result = loaded[name]

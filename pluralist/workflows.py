@@ -357,3 +357,109 @@ def _truth_for_pool(truth_path, rater: str, pool, pool_path) -> TruthRater:
             raise DataError(f"candidate {pool.id[i]!r} has a response the ground truth {truth_path} "
                             "does not know, so no simulated answer exists for it", source=str(pool_path))
     return truth
+# --- deciding for many people (decide/) ---------------------------------------------
+
+@dataclass
+class Panel:
+    """A model and the raters it decides for (decide.utility.electorate)."""
+
+    model: object
+    embedding: EmbedSpec
+    voters: object                 # decide.utility.Electorate
+    left_out: list[str]            # raters of the groups file the model cannot speak for
+    profiles: dict[str, RaterProfile]
+
+    def notes(self) -> list[str]:
+        groups = len(set(self.voters.groups))
+        said = [f"{len(self.voters)} rater(s) in {groups} group(s)"]
+        if self.left_out:
+            said.append(f"{len(self.left_out)} rater(s) of the groups file left out: the model has "
+                        f"neither seen them nor a profile for them (e.g. {self.left_out[0]!r})")
+        return said
+
+
+def load_panel(model_dir, *, groups_path=None, profiles_path=None, raters=None,
+               cache_dir=None) -> Panel:
+    """The model, its embedding and the raters to decide for: `raters`, or those of the
+    groups file the model knows, or every seen and profiled rater, each their own group."""
+    from .decide.utility import electorate, read_groups
+
+    groups = read_groups(groups_path) if groups_path is not None else None  # before the model
+    model, embedding = load_with_encoder(model_dir, cache_dir)
+    profiles = read_profiles(profiles_path, model, model_dir) if profiles_path else {}
+    voters, left_out = electorate(model, groups, profiles, raters)
+    return Panel(model, embedding, voters, left_out, profiles)
+
+
+def rater_source(panel: Panel, rater: str) -> str:
+    if rater in panel.profiles:
+        return "adapted profile"
+    return "seen rater" if rater in panel.model.raters else "unknown rater: population preferences"
+
+
+def read_profiles(path, model, model_dir) -> dict[str, RaterProfile]:
+    """Every profile of a file `pluralist adapt` wrote, each checked against the model."""
+    read_profile(path, "", model, model_dir)   # refuses a malformed file or another model's
+    names = list(json.loads(Path(path).read_text(encoding="utf-8"))["profiles"])
+    return {rater: read_profile(path, rater, model, model_dir) for rater in names}
+
+
+def candidate_preferences(model, embedding: EmbedSpec, voters, sets) -> list[np.ndarray]:
+    """(R, N, N) P_r(i > j) of each candidate set (decide.export.CandidateSet), the
+    responses embedded as the model's own texts were; sets of one size scored together."""
+    from .decide.utility import win_probabilities
+
+    cache = embedding.cache()
+    out: list[np.ndarray | None] = [None] * len(sets)
+    by_size: dict[int, list[int]] = {}
+    for k, candidates in enumerate(sets):
+        by_size.setdefault(len(candidates.responses), []).append(k)
+    for size, members in by_size.items():
+        texts = [compose_text(sets[k].prompt, response, model.text_format)
+                 for k in members for response in sets[k].responses]
+        responses = torch.from_numpy(cache.embed(texts)).view(len(members), size, -1)
+        prompts = torch.from_numpy(cache.embed([sets[k].prompt for k in members]))
+        for k, win in zip(members, win_probabilities(model, voters, responses, prompts)):
+            out[k] = win
+    return out
+
+
+def best_of_n(model_dir, candidates, *, rater=None, rule=None, scale="win", groups_path=None,
+              profiles_path=None, cache_dir=None):
+    """One prompt's candidates ranked for `rater`, or under `rule` over the panel, with
+    every candidate's welfare over the panel (decide.aggregate.welfare); and notes."""
+    from .decide.aggregate import Decision, decide, ranking, welfare
+    from .decide.utility import electorate, utilities
+
+    panel = load_panel(model_dir, groups_path=groups_path, profiles_path=profiles_path,
+                       cache_dir=cache_dir)
+    (win,) = candidate_preferences(panel.model, panel.embedding, panel.voters, [candidates])
+    if rater is None:
+        return decide(rule, win, panel.voters.groups, scale), [f"rule {rule}", *panel.notes()]
+    one, _ = electorate(panel.model, None, panel.profiles, [rater])
+    (own,) = candidate_preferences(panel.model, panel.embedding, one, [candidates])
+    scores, report = utilities(own, scale)[0], welfare(utilities(win, scale), panel.voters.groups)
+    notes = [f"rater {rater}: {rater_source(panel, rater)}", *panel.notes()]
+    return Decision(f"rater {rater}", scores, ranking(scores, scores), report), notes
+
+
+def export_pairs(model_dir, candidates_path, out, *, how, rater=None, rule=None, pairing,
+                 scale="win", groups_path=None, profiles_path=None, cache_dir=None) -> dict:
+    """`pluralist export`: candidates -> preference pairs labelled `how`
+    (decide.export.labellings), written atomically to `out`; returns counts and notes."""
+    from .decide.export import (check_pairs_path, labellings, pair_records, pairs, read_candidates,
+                                 write_pairs)
+
+    check_pairs_path(out)
+    sets = read_candidates(candidates_path)                       # all checked before any work
+    panel = load_panel(model_dir, groups_path=groups_path, profiles_path=profiles_path,
+                       raters=[rater] if how == "rater" else None, cache_dir=cache_dir)
+    records = []
+    for candidates, win in zip(sets, candidate_preferences(panel.model, panel.embedding,
+                                                           panel.voters, sets)):
+        for label, scores, order in labellings(win, panel.voters.raters, panel.voters.groups, how,
+                                               rule=rule, scale=scale):
+            records += pair_records(candidates, pairs(scores, order, pairing), label)
+    write_pairs(out, records)
+    notes = panel.notes() if how != "rater" else [f"rater {rater}: {rater_source(panel, rater)}"]
+    return {"pairs": len(records), "prompts": len(sets), "notes": notes}

@@ -6,8 +6,8 @@ each *_commands module registers its commands on the group when imported.
 
 from __future__ import annotations
 
-from . import (data_commands, elicit_commands, model_commands,  # noqa: F401  (importing
-               serve_commands)                                  # registers the commands)
+from . import (aggregate_commands, data_commands, elicit_commands,  # noqa: F401  (importing
+               model_commands, serve_commands)                     # registers the commands)
 from .base import cli
 
 __all__ = ["cli", "main"]
