@@ -1,19 +1,20 @@
 """The multi-step jobs behind the CLI: `demo` (the main job), `compare`, `eval`,
-train-and-save, adapt and score. They return results and say how far they got through
+train-and-save, adapt, score and elicit. They return results and say how far they got through
 `say` (the CLI prints it); they print nothing themselves."""
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from . import __version__
-from .data import SynthConfig, check_summary, generate, split_raters, write_comparisons
+from .data import (SynthConfig, check_summary, generate, read_comparisons, split_raters,
+                   write_comparisons)
 from .data.split import Split, split_known
 from .data.synthetic import SyntheticBenchmark
 from .data.table import ComparisonTable
@@ -22,7 +23,10 @@ from .errors import DataError, EncoderError, ModelError
 from .evaluation.choose import choose_family
 from .evaluation.protocol import Benchmark, EvalConfig, compare, evaluate_model
 from .evaluation.report import check_report_dir, kshot_at, write_report
-from .fileio import write_json_atomic
+from .decide.elicit import Elicitation, TruthRater, criterion_used, read_truth_rater
+from .decide.pool import (answer_record, answered_keys, appended_text, check_answer_encoders,
+                          check_elicit_outputs, embed_pool, profile_path_for, read_pool)
+from .fileio import write_json_atomic, write_text_atomic
 from .models import (PreferenceData, RaterProfile, family_names, get_family, load_model,
                      read_model_meta, save_model)
 from .models.io import check_model_out, profile_document, read_profile
@@ -276,3 +280,80 @@ def demo_headline(results: dict) -> dict:
             "gain_over_bt_k20": kshot_at(results[best], 20) - kshot_at(results["bt"], 20),
             "best_seen_fraction_of_bayes": max(results[f]["seen"]["fraction_of_bayes"]
                                                for f in personalised)}
+
+
+# --- elicitation -------------------------------------------------------------------
+
+@dataclass(eq=False)
+class ElicitRun:
+    """An elicitation with its files: the session, the model it asks for, the other
+    raters' profiles in ANSWERS (kept in PROFILE as `pluralist adapt` would write them)
+    and, with --simulate, the known rater who answers."""
+
+    session: Elicitation
+    model_dir: str
+    rater: str
+    answers: Path
+    profile: Path
+    others: dict
+    truth: TruthRater | None
+
+    @property
+    def model(self):
+        return self.session.model
+
+    def record(self, row: int, outcome: str) -> None:
+        """Append the answer to ANSWERS (rewritten whole, atomically) and rewrite PROFILE."""
+        pool = self.session.candidates.pool
+        record = answer_record(self.rater, pool.prompt[row], pool.a[row], pool.b[row], outcome,
+                               self.model.encoder_id, f"{self.rater}:{pool.id[row]}")
+        text = appended_text(self.answers, record)
+        write_text_atomic(self.answers, text)
+        self.session.answer(row, outcome)
+        self.write_profile()
+
+    def write_profile(self) -> None:
+        belief = self.session.belief
+        doc = profile_document(self.model, self.model_dir, {**self.others, self.rater: belief.profile})
+        doc["elicitation"] = {"rater": self.rater, "strategy": self.session.strategy,
+                              "criterion": criterion_used(self.session.strategy, belief),
+                              "answered": len(belief.answers),
+                              "posterior_spread": belief.posterior.spread(),
+                              "expected_accuracy": self.session.expected_accuracy()}
+        write_json_atomic(self.profile, doc)
+
+
+def start_elicitation(model_dir, pool_path, answers_path, rater: str, *, strategy: str,
+                      profile_path=None, simulate=None, seed: int = 0, cache_dir=None) -> ElicitRun:
+    """Check every input, embed the pool and resume from the rater's earlier answers."""
+    answers = Path(answers_path)
+    profile = Path(profile_path) if profile_path else profile_path_for(answers)
+    check_elicit_outputs(answers, profile)
+    model, embedding = load_with_encoder(model_dir, cache_dir)
+    pool = read_pool(pool_path)
+    truth = _truth_for_pool(simulate, rater, pool, pool_path) if simulate else None
+    table = None
+    if answers.exists() and answers.stat().st_size:
+        check_answer_encoders(answers, model.encoder_id)
+        table = read_comparisons(answers)
+    cache = embedding.cache()
+    candidates = embed_pool(pool, model, cache)
+    prior, others = None, {}
+    if table is not None:
+        data = PreferenceData.from_table(table, embed(table, embedding), raters=())
+        by_rater = table.rows_by_rater()
+        prior = data.batch(by_rater[rater]) if rater in by_rater else None
+        others = {r: model.adapt(data.batch(rows)) for r, rows in by_rater.items() if r != rater}
+    session = Elicitation(model, candidates, prior=prior, strategy=strategy, seed=seed,
+                          answered=answered_keys(table, rater) if table is not None else ())
+    return ElicitRun(session, str(model_dir), rater, answers, profile, others, truth)
+
+
+def _truth_for_pool(truth_path, rater: str, pool, pool_path) -> TruthRater:
+    """The known rater, refused where the pool holds a text the ground truth does not know."""
+    truth = read_truth_rater(truth_path, rater)
+    for i, text in ((i, t) for i in range(len(pool)) for t in (pool.a[i], pool.b[i])):
+        if text not in truth.attributes:
+            raise DataError(f"candidate {pool.id[i]!r} has a response the ground truth {truth_path} "
+                            "does not know, so no simulated answer exists for it", source=str(pool_path))
+    return truth

@@ -6,7 +6,7 @@ each *_commands module registers its commands on the group when imported.
 
 from __future__ import annotations
 
-from . import data_commands, model_commands, serve_commands  # noqa: F401  (importing registers the commands)
+from . import data_commands, elicit_commands, model_commands, serve_commands  # noqa: F401  (importing registers the commands)
 from .base import cli
 
 __all__ = ["cli", "main"]
