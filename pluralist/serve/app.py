@@ -103,6 +103,7 @@ def create_app(scorer: Scorer, storage: Storage, *, api_key: str | None, read_on
                cors_origins: tuple[str, ...] = (), max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     """The service. `api_key` None is allowed only with `read_only`; CORS stays closed
     unless `cors_origins` names origins a browser page may call from."""
+    from .page import add_page_routes
     from .routes import add_feedback_routes, add_score_routes
 
     if api_key is None and not read_only:
@@ -114,6 +115,7 @@ def create_app(scorer: Scorer, storage: Storage, *, api_key: str | None, read_on
     app.add_exception_handler(Exception, _unexpected)
     add_score_routes(app, scorer, storage)
     add_feedback_routes(app, scorer, storage, api_key=api_key, read_only=read_only)
+    app.state.page = add_page_routes(app, scorer, storage, api_key=api_key, read_only=read_only)
 
     @app.get("/healthz", response_model=Health)
     def healthz():

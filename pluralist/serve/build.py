@@ -6,12 +6,13 @@ from ..encode import get_encoder
 from ..workflows import load_with_encoder
 from .app import create_app
 from .auth import read_api_key
+from .page_belief import load_page_pool
 from .scoring import Scorer
 from .storage import open_storage
 
 
 def build_app(model_dir, *, db: str, api_key_file: str | None = None, read_only: bool = False,
-              cors_origins: tuple[str, ...] = (), cache_size: int = 50_000):
+              cors_origins: tuple[str, ...] = (), cache_size: int = 50_000, pool=None):
     """Key first (a refused start costs nothing), then the model, its encoder (warmed up
     with one text, so the first request does not pay for loading it) and the store."""
     api_key = read_api_key(api_key_file, read_only=read_only)
@@ -19,5 +20,8 @@ def build_app(model_dir, *, db: str, api_key_file: str | None = None, read_only:
     scorer = Scorer(model, get_encoder(embedding.encoder), cache_size=cache_size)
     scorer.encoder.encode(["warm-up"])
     storage = open_storage(db)
-    return create_app(scorer, storage, api_key=api_key, read_only=read_only,
-                      cors_origins=cors_origins)
+    app = create_app(scorer, storage, api_key=api_key, read_only=read_only,
+                     cors_origins=cors_origins)
+    if pool is not None:   # the page's questions, embedded once before serving
+        app.state.page.pool = load_page_pool(pool, scorer)
+    return app
