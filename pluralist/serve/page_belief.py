@@ -6,7 +6,9 @@ where the family has groups (the prototypes of `ideal_point`, the basis rewards 
 `lowrank --simplex`, the components of `mixture`) or else which trained rater's
 parameters are nearest theirs; how sure the model is (the spread of the Laplace
 posterior the elicitation reasons with, against its spread before any answer, and
-the model's own expected accuracy on the questions still open); and progress.
+the model's own expected accuracy on the questions still open, and how far it lets
+the answers move the person from the population: the adaptation's calibrated trust);
+and progress.
 
 The belief is the elicitation's (decide/elicit.py): profile = model.adapt on the
 person's stored comparisons, the same profile the feedback route stores.
@@ -126,17 +128,29 @@ def _nearest_rater(model, belief: Belief) -> dict | None:
             "median_distance": float(np.median(distances)), "raters": len(seen)}
 
 
+def trust(model, answers: Batch) -> float | None:
+    """How far model.adapt moves the person from the population (0: not at all, 1: to
+    their own fit), as adapt decides it: the calibrated trust at this many answers,
+    zero where the answers' own cross-check fails."""
+    if not len(answers):
+        return None
+    calibrated = model.trust_at(len(answers))
+    with torch.no_grad():
+        return calibrated if calibrated == 0 or model.cross_check(answers) else 0.0
+
+
 def summary(scorer: Scorer, pool: PagePool, rater: str, comparisons: list[Comparison],
             skipped=()) -> dict:
     """Everything the page shows about the person after their answers so far."""
-    belief = believe(scorer.model, answers_batch(scorer, comparisons))
+    answers = answers_batch(scorer, comparisons)
+    belief = believe(scorer.model, answers)
     available = open_rows(pool, comparisons, skipped)
     accuracy = expected_accuracy(scorer.model, pool.candidates, belief, np.flatnonzero(available))
     return {"rater": rater, "answered": len(comparisons), "target": TARGET_ANSWERS,
             "open_questions": int(available.sum()), "showcase": showcase(scorer, pool, belief),
             "closest": closest_group(scorer, belief),
             "sureness": {"criterion": belief.posterior.criterion, "spread": belief.posterior.spread(),
-                         "start_spread": pool.start_spread,
+                         "start_spread": pool.start_spread, "trust": trust(scorer.model, answers),
                          "expected_accuracy": None if np.isnan(accuracy) else accuracy},
             "answers": [{"prompt": c.prompt, "chosen": c.chosen, "rejected": c.rejected, "tie": c.tie}
                         for c in comparisons]}

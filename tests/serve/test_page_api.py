@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import KEY, Server
-from .page_fixtures import page_server, pool_file, stored  # noqa: F401  (fixtures)
+from .conftest import KEY
+from .page_fixtures import page_files, page_server, stored  # noqa: F401  (fixtures)
 
 
 def session(server, rater=None, api_key=None):
@@ -138,16 +138,22 @@ def test_bad_bodies_get_422_not_500(page_server):
     assert ask(page_server, auth, skipped=[-1, 10**9])["query"]        # out-of-range skips ignored
 
 
-def test_without_a_pool_or_read_only_the_page_says_so(model_dir, key_file, tmp_path):
-    plain = Server(model_dir, tmp_path / "a.db", "--api-key-file", str(key_file)).start()
-    read_only = Server(model_dir, tmp_path / "b.db", "--read-only").start()
-    try:
-        _, auth = session(plain)
-        status, refused = plain.client(None).request("POST", "/page/next", {}, headers=auth)
-        assert status == 409 and "--pool" in refused["detail"]
-        assert plain.client(None).request("GET", "/page/config")[1]["questions"] is None
-        status, refused = read_only.client(None).request("POST", "/page/session", {})
-        assert status == 403 and "read-only" in refused["detail"]
-    finally:
-        plain.stop()
-        read_only.stop()
+def test_a_read_only_server_grants_no_session():
+    from fastapi import HTTPException
+
+    from pluralist.serve.page import PageService, SessionRequest
+
+    for api_key in (None, KEY):
+        with pytest.raises(HTTPException) as refused:
+            PageService(None, None, api_key, read_only=True).grant(SessionRequest(), None)
+        assert refused.value.status_code == 403 and "read-only" in refused.value.detail
+
+
+def test_without_a_pool_the_questions_are_refused_with_the_option_named():
+    from fastapi import HTTPException
+
+    from pluralist.serve.page import PageService
+
+    with pytest.raises(HTTPException) as refused:
+        PageService(None, None, KEY, read_only=False).needs_pool()
+    assert refused.value.status_code == 409 and "--pool" in refused.value.detail

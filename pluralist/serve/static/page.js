@@ -90,6 +90,8 @@
       const less = Math.round(100 * (1 - s.spread / s.start_spread));
       text += "Its uncertainty about you is " + (less >= 0 ? less + "% lower" : -less + "% higher") + " than before your first answer (posterior spread " + s.spread.toFixed(3) + ").";
     }
+    if (s.trust !== null) text += s.trust === 0 ? " For now it ranks for you as for everyone: with this many answers it does not yet trust a personal fit."
+      : " It weighs your own fit at " + Math.round(100 * s.trust) + "% against the population's.";
     return text;
   }
 
