@@ -91,7 +91,8 @@
       text += "Its uncertainty about you is " + (less >= 0 ? less + "% lower" : -less + "% higher") + " than before your first answer (posterior spread " + s.spread.toFixed(3) + ").";
     }
     if (s.trust !== null) text += s.trust === 0 ? " For now it ranks for you as for everyone: with this many answers it does not yet trust a personal fit."
-      : " It weighs your own fit at " + Math.round(100 * s.trust) + "% against the population's.";
+      : s.trust === 1 ? " It now ranks for you by your own fit alone."
+      : " It ranks for you by a blend: " + Math.round(100 * s.trust) + "% your own fit, " + (100 - Math.round(100 * s.trust)) + "% the population's.";
     return text;
   }
 
@@ -117,7 +118,7 @@
       const item = document.createElement("li");
       item.dataset.index = index;
       const tag = Object.assign(document.createElement("span"), { className: "tag", textContent: letter(index) });
-      item.append(tag, short(responses[index].replace(/\s+/g, " "), 90));
+      item.append(tag, short(responses[index].replace(/\s+/g, " "), 140));
       if (population && population[index] !== rank) {
         const up = population[index] > rank;
         const moved = Object.assign(document.createElement("span"), { className: up ? "moved" : "moved down",
