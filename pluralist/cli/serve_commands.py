@@ -36,6 +36,9 @@ def _port(ctx, param, value):
                    "responses) the page at / asks people.")
 def serve(model_dir, db, host, port, api_key_file, read_only, cors_origin, cache_size, pool_path):
     """Serve MODEL_DIR's personalised rewards over HTTP, storing feedback in --db."""
+    from ..serve.auth import read_api_key
+
+    api_key = read_api_key(api_key_file, read_only=read_only)   # refused before any loading
     try:
         import uvicorn
 
@@ -43,7 +46,7 @@ def serve(model_dir, db, host, port, api_key_file, read_only, cors_origin, cache
     except ImportError as err:
         raise one_line(f"pluralist serve needs the serve extra: pip install 'pluralist[serve]' "
                        f"({err})") from None
-    app = build_app(model_dir, db=db, api_key_file=api_key_file, read_only=read_only,
+    app = build_app(model_dir, db=db, api_key=api_key, read_only=read_only,
                     cors_origins=tuple(cors_origin), cache_size=cache_size, pool=pool_path)
     click.echo(f"serving {model_dir} ({app.state.scorer.model_id}) on http://{host}:{port} "
                f"(docs at /docs); feedback in {db}{' (read-only)' if read_only else ''}", err=True)

@@ -5,17 +5,16 @@ from __future__ import annotations
 from ..encode import get_encoder
 from ..workflows import load_with_encoder
 from .app import create_app
-from .auth import read_api_key
 from .page_belief import load_page_pool
 from .scoring import Scorer
 from .storage import open_storage
 
 
-def build_app(model_dir, *, db: str, api_key_file: str | None = None, read_only: bool = False,
+def build_app(model_dir, *, db: str, api_key: str | None, read_only: bool = False,
               cors_origins: tuple[str, ...] = (), cache_size: int = 50_000, pool=None):
-    """Key first (a refused start costs nothing), then the model, its encoder (warmed up
-    with one text, so the first request does not pay for loading it) and the store."""
-    api_key = read_api_key(api_key_file, read_only=read_only)
+    """The model, its encoder (warmed up with one text, so that the first request does
+    not pay for loading it), the store, and the page's pool (`pool`, a file of candidate
+    comparisons, embedded once); `api_key` from auth.read_api_key."""
     model, embedding = load_with_encoder(model_dir)
     scorer = Scorer(model, get_encoder(embedding.encoder), cache_size=cache_size)
     scorer.encoder.encode(["warm-up"])

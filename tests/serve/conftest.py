@@ -53,14 +53,15 @@ def free_port() -> int:
 class Server:
     """`pluralist serve` as a child process; start() waits for /healthz."""
 
-    def __init__(self, model_dir, db, *args):
+    def __init__(self, model_dir, db, *args, log_dir=None):
         self.model_dir, self.db, self.args = model_dir, db, list(args)
+        self.log_dir = Path(log_dir) if log_dir is not None else Path(str(db)).parent
         self.process, self.port, self.log = None, None, None
 
     def start(self, timeout: float = 90.0) -> "Server":
         self.port = free_port()
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PLURALIST_API_KEY": ""}
-        self.log = open(Path(str(self.db)).with_suffix(f".{self.port}.log"), "w")
+        self.log = open(self.log_dir / f"server.{self.port}.log", "w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pluralist.cli", "serve", str(self.model_dir), "--db", str(self.db),
              "--port", str(self.port), *self.args], stdout=self.log, stderr=subprocess.STDOUT, env=env)
@@ -102,7 +103,7 @@ class Server:
             self.log.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(model_dir, key_file, tmp_path_factory):
     running = Server(model_dir, tmp_path_factory.mktemp("db") / "feedback.db",
                      "--api-key-file", str(key_file)).start()
