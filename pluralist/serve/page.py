@@ -149,7 +149,9 @@ def add_page_routes(app, scorer: Scorer, storage: Storage, *, api_key: str | Non
     """Include the page's routes in `app`; the service returned holds their state (its
     `pool` is set by build_app from --pool; without one the page says so)."""
     service = PageService(scorer, storage, api_key, read_only)
-    router = APIRouter(tags=["page"])
+    # the page's own API, kept out of /openapi.json (the pipelines' interface); its
+    # bodies are still validated by the models above
+    router = APIRouter(tags=["page"], include_in_schema=False)
     _static_routes(router, service)
     _session_routes(router, service)
     app.include_router(router)

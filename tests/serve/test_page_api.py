@@ -157,3 +157,33 @@ def test_without_a_pool_the_questions_are_refused_with_the_option_named():
     with pytest.raises(HTTPException) as refused:
         PageService(None, None, KEY, read_only=False).needs_pool()
     assert refused.value.status_code == 409 and "--pool" in refused.value.detail
+
+
+def test_fuzzed_page_requests_never_get_a_5xx(page_server):
+    """Bodies of arbitrary JSON and near-valid ones for every page route, with a valid
+    session, a forged one and none; bounded in count."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    _, auth = session(page_server)
+    ticket = ask(page_server, auth)["query"]
+    leaf = st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=30)
+    anything = st.recursive(leaf, lambda inner: st.lists(inner, max_size=4)
+                            | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=10)
+    near = st.fixed_dictionaries({}, optional={
+        "query": st.just(ticket) | st.text(max_size=60) | anything, "outcome": st.sampled_from(
+            ["a", "b", "tie", "A", ""]) | anything, "skipped": st.lists(leaf, max_size=5) | anything,
+        "rater": st.text(max_size=40) | anything})
+    headers = st.sampled_from([auth, {"Authorization": "Bearer page1.x.y"}, {}])
+    routes = st.sampled_from([("POST", "/page/session"), ("POST", "/page/next"),
+                              ("POST", "/page/answer"), ("GET", "/page/me"), ("GET", "/page/config")])
+
+    @settings(max_examples=120, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(route=routes, body=near | anything, sent=headers)
+    def check(route, body, sent):
+        method, path = route
+        status, answer = page_server.client(None).request(method, path, body, headers=sent)
+        assert status < 500, (method, path, body, answer)
+
+    check()
