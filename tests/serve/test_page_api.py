@@ -187,3 +187,18 @@ def test_fuzzed_page_requests_never_get_a_5xx(page_server):
         assert status < 500, (method, path, body, answer)
 
     check()
+
+
+def test_tokens_hold_across_servers_sharing_a_key_and_fail_under_another():
+    """The secret is derived from the API key: a restart (or a second server on the same
+    store and key) accepts the sessions and tickets; another key refuses them."""
+    from pluralist.serve.page_tokens import PageTokens
+
+    issued, again, other = PageTokens(KEY), PageTokens(KEY), PageTokens(KEY + "x")
+    token, ticket = issued.session("ana"), issued.ticket("ana", "pool1", 7)
+    assert again.rater_of(token) == "ana" and other.rater_of(token) is None
+    assert again.row_of(ticket, "ana", "pool1", 10) == 7
+    assert other.row_of(ticket, "ana", "pool1", 10) is None
+    assert again.row_of(ticket, "ana", "pool2", 10) is None          # another pool
+    assert again.row_of(ticket, "ana", "pool1", 7) is None           # a row the pool lacks
+    assert KEY not in token and issued.rater_of(KEY) is None
