@@ -204,6 +204,44 @@ def real_table(r: dict) -> str:
     return "\n\n".join(blocks)
 
 
+ELICIT_ORDER = ["random", "uncertainty", "information", "diverse"]
+
+
+def elicit_table(r: dict) -> str:
+    """Accuracy after q questions by strategy, labels saved against random, and latency."""
+    lines = [f"Active elicitation, `python bench/elicit.py` (built-in benchmark, {r['draws']} draws x "
+             f"{r['raters_per_draw']} new raters; pool of {r['pool_pairs']:,} candidate pairs; accuracy: "
+             f"expected accuracy under the ground truth on {r['test_pairs']:,} held-out pairs of other "
+             "texts; labels saved: queries random needs for its q=20 accuracy / queries the strategy "
+             "needs, mean [min, max] over the draws that reached it):", "",
+             "| family | strategy | q=0 | q=5 | q=10 | q=20 | q=30 | queries to random's q=20 | labels saved |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for family, f in r["families"].items():
+        for strategy in sorted(f["strategies"], key=ELICIT_ORDER.index):
+            row = f["strategies"][strategy]
+            curve, saved = row["curve"], row["labels_saved"]
+            cells = " | ".join(f"{curve[q]:.3f}" if q < len(curve) else "-" for q in (0, 5, 10, 20, 30))
+            need = row["queries_to_random_q20"]
+            shown = ("-" if saved["mean"] is None else f"{saved['mean']:.2f} [{saved['min']:.2f}, "
+                     f"{saved['max']:.2f}] ({saved['draws_reached']}/{saved['draws']})")
+            lines.append(f"| {family} | {strategy} | {cells} | {'> ' + str(len(curve) - 1) if need is None else need} "
+                         f"| {shown} |")
+    lines.append("")
+    lines.append(f"Next question from {next(iter(r['latency'].values()))['pool']:,} candidates, median ms "
+                 "(in brackets the whole step after an answer: adapt, posterior, choice; "
+                 f"{r['machine']}): " + "; ".join(
+                     f"{family} " + ", ".join(f"{s} {t[s]['choose_median_ms']:.1f} ({t[s]['step_median_ms']:.1f})"
+                                              for s in ("uncertainty", "information", "diverse"))
+                     for family, t in r["latency"].items()) + ".")
+    lines.append("Targets: " + "; ".join(
+        f"{family}: best `{t['best_strategy']}` reaches random's q=20 accuracy in "
+        f"{t['best_queries_to_random_q20']} queries ({'met' if t['best<=10_queries'] else 'not met'}: <= 10), "
+        f"{'never' if t['best_never_below_random_beyond_se'] else 'sometimes'} below random by more than the "
+        f"draws' SE, choice {'within' if t['choose<=20ms_from_10000'] else 'over'} 20 ms"
+        for family, t in r["targets"].items()) + ".")
+    return "\n".join(lines)
+
+
 def _interval(pair, scale: float = 1.0, fmt: str = ".3f") -> str:
     return "[" + ", ".join(f"{scale * v + 0.0:{fmt}}" for v in pair) + "]"
 
@@ -235,7 +273,8 @@ def main() -> None:
     for name, render in (("demo", demo_table), ("train", train_table), ("encode", encode_table),
                          ("persona", persona_table), ("noise", noise_table), ("noise", noise_targets_table),
                          ("noise", false_flags_table), ("noise", careless_table),
-                         ("flag_threshold", flag_threshold_table), ("real", real_table)):
+                         ("flag_threshold", flag_threshold_table), ("real", real_table),
+                         ("elicit", elicit_table)):
         if name not in loaded:   # noise.json feeds three tables: read it once
             loaded[name] = load(name)
         result = loaded[name]

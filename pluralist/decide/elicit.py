@@ -129,34 +129,39 @@ def _greedy_information(candidates: Candidates, belief: Belief, open_rows: np.nd
     margin, variance, spread = gaussian_terms(candidates, belief.posterior, open_rows)
     weight = expit(margin) * (1 - expit(margin))
     design = candidates.design[open_rows]
-    likeness = _likeness_to_answers(candidates, belief.answers, open_rows) if penalty else None
+    likeness = _likeness(candidates, _asked_directions(belief.answers))[open_rows] if penalty else None
     picks = []
-    for _ in range(count):
+    while True:
         gain = 0.5 * np.log1p(weight * np.clip(variance, 0.0, None))
         if likeness is not None:
             gain = gain * (1.0 - penalty * likeness)
         gain[picks] = -np.inf
         best = int(np.argmax(gain))
         picks.append(best)
+        if len(picks) == count:
+            return open_rows[picks].tolist()
         covariance_z = spread[best]                                  # Sigma z of the pick (K,)
         shared = design @ covariance_z                                # z_i' Sigma z   (n,)
-        variance = variance - weight[best] * shared ** 2 / (1.0 + weight[best] * variance[best])
-        spread = spread - np.outer(weight[best] * shared / (1.0 + weight[best] * variance[best]),
-                                   covariance_z)
+        scale = weight[best] / (1.0 + weight[best] * variance[best])
+        variance = variance - scale * shared ** 2
+        spread = spread - np.outer(scale * shared, covariance_z)
         if likeness is not None:
-            likeness = np.maximum(likeness, np.abs(candidates.directions[open_rows]
-                                                   @ candidates.directions[open_rows[best]]))
-    return open_rows[picks].tolist()
+            picked = candidates.directions[open_rows[best]][None, :]
+            likeness = np.maximum(likeness, _likeness(candidates, picked)[open_rows])
 
 
-def _likeness_to_answers(candidates: Candidates, answers: Batch, open_rows: np.ndarray) -> np.ndarray:
-    """(n,) the largest |cosine| between each open candidate's response difference and
-    that of an answered comparison (0 with no answers)."""
-    if not len(answers):
-        return np.zeros(len(open_rows))
-    asked = (answers.chosen - answers.rejected).double().numpy()
-    asked = asked / np.clip(np.linalg.norm(asked, axis=1, keepdims=True), 1e-12, None)
-    return np.abs(candidates.directions[open_rows] @ asked.T).max(1)
+def _asked_directions(answers: Batch) -> np.ndarray:
+    """(q, D) unit response differences of the answered comparisons."""
+    asked = (answers.chosen - answers.rejected).numpy()
+    return asked / np.clip(np.linalg.norm(asked, axis=1, keepdims=True), 1e-12, None)
+
+
+def _likeness(candidates: Candidates, directions: np.ndarray) -> np.ndarray:
+    """(N,) the largest |cosine| between each candidate's response difference and any of
+    `directions` (q, D); 0 where there are none. One (N, D) x (D, q) product."""
+    if not len(directions):
+        return np.zeros(len(candidates))
+    return np.abs(candidates.directions @ directions.T.astype(candidates.directions.dtype)).max(1)
 
 
 def membership_information(model: PreferenceModel, candidates: Candidates,

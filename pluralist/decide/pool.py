@@ -141,7 +141,7 @@ def embed_pool(pool: Pool, model: PreferenceModel, cache: EmbeddingCache) -> Can
     rows = lambda texts: torch.tensor([position[t] for t in texts], dtype=torch.long)
     vectors = torch.from_numpy(np.ascontiguousarray(cache.embed(distinct)))
     a_rows, b_rows = rows(a_texts), rows(b_texts)
-    difference = (vectors[a_rows] - vectors[b_rows]).double().numpy()
+    difference = (vectors[a_rows] - vectors[b_rows]).numpy()   # float32: one product per choice
     directions = difference / np.clip(np.linalg.norm(difference, axis=1, keepdims=True), 1e-12, None)
     candidates = Candidates(pool, vectors, a_rows, b_rows, rows(pool.prompt), directions=directions)
     if not isinstance(model, LinearRaterModel):

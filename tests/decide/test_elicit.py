@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from pluralist.decide.elicit import Elicitation, believe, choose
+from pluralist.decide.elicit import Elicitation, believe, choose, criterion_used
 from pluralist.decide.pool import Pool, embed_pool, read_pool
 from pluralist.decide.posterior import LAPLACE, LAPLACE_SIMPLEX, criterion_of, posterior
 from pluralist.errors import DataError
-from pluralist.models import build_model
+from pluralist.models import build_model, family_names
 
 
 class FixedCache:
@@ -150,3 +150,28 @@ def test_a_pool_of_responses_gives_every_pair_once(write_jsonl):
                         {"chosen": "u", "rejected": "v", "rater": "ignored"}])
     pool = read_pool(path)
     assert list(zip(pool.a, pool.b)) == [("x", "y"), ("x", "z"), ("y", "z"), ("u", "v")]
+
+
+CRITERIA = {"variational": "amortised-gaussian", "mixture": "membership", "bt": "laplace",
+            "lowrank": "laplace", "gpm": "laplace", "decomposed": "laplace", "ideal_point": "laplace-simplex"}
+
+
+@pytest.mark.parametrize("family, options", [(name, {}) for name in family_names()]
+                         + [("mixture", {"router": True}), ("decomposed", {"adapt_method": "softmax"}),
+                            ("lowrank", {"simplex": True})])
+def test_every_family_runs_a_session_and_names_its_criterion(family, options):
+    model = build_model(family, dim=2, raters=("r0", "r1"), seed=0, **options).eval()
+    texts = [t for t in VECTORS if t != "zero"]
+    candidates = candidates_for(model, [(a, b) for i, a in enumerate(texts) for b in texts[i + 1:]])
+    expected = "none" if family in ("mixture", "decomposed") and options else \
+        "laplace-simplex" if options.get("simplex") else CRITERIA.get(family, "?")
+    assert criterion_of(model) == expected
+    for strategy in ("uncertainty", "information", "diverse"):
+        session = Elicitation(model, candidates, strategy=strategy)
+        for outcome in ("a", "b", "tie"):
+            (row,) = session.next()
+            session.answer(row, outcome)
+        assert session.belief.profile.values == model.adapt(session.answers).values
+        assert len(set(session.next(3))) == 3 and 0.5 <= session.expected_accuracy() <= 1.0
+    said = criterion_used("information", session.belief)
+    assert ("uncertainty" in said) == (expected == "none")
