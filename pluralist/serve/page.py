@@ -28,7 +28,7 @@ from pydantic import Field, StrictInt
 
 from ..decide.elicit import Elicitation
 from .auth import check_bearer
-from .page_belief import PagePool, answers_batch, open_rows, summary
+from .page_belief import STRATEGY, PagePool, answers_batch, open_rows, summary
 from .page_tokens import PageTokens
 from .schemas import RaterId, Strict
 from .scoring import Scorer
@@ -36,7 +36,6 @@ from .storage import Comparison, IdempotencyConflict, Storage
 
 STATIC_FILES = {"index.html": "text/html", "page.css": "text/css",
                 "page.js": "text/javascript"}
-STRATEGY = "information"
 MAX_SKIPPED = 10_000
 Authorization = Annotated[str | None, Header(include_in_schema=False)]
 

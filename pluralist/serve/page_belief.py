@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..decide.elicit import Belief, believe, empty_batch, expected_accuracy
+from ..decide.elicit import Belief, believe, criterion_used, empty_batch, expected_accuracy
 from ..decide.pool import Candidates, embed_pool, pair_key, read_pool
 from ..decide.posterior import LAPLACE_SIMPLEX, MEMBERSHIP
 from ..models.data import UNKNOWN_RATER, Batch
@@ -31,6 +31,7 @@ from .storage import Comparison
 
 SHOWCASE_RESPONSES = 5     # responses of the showcase prompt ranked on the page
 TARGET_ANSWERS = 20        # the progress bar's length: answers after which it is full
+STRATEGY = "information"   # the elicitation strategy choosing each next question
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,6 +148,7 @@ def summary(scorer: Scorer, pool: PagePool, rater: str, comparisons: list[Compar
     available = open_rows(pool, comparisons, skipped)
     accuracy = expected_accuracy(scorer.model, pool.candidates, belief, np.flatnonzero(available))
     return {"rater": rater, "answered": len(comparisons), "target": TARGET_ANSWERS,
+            "personalised": scorer.model.personalised, "chosen_by": criterion_used(STRATEGY, belief),
             "open_questions": int(available.sum()), "showcase": showcase(scorer, pool, belief),
             "closest": closest_group(scorer, belief),
             "sureness": {"criterion": belief.posterior.criterion, "spread": belief.posterior.spread(),

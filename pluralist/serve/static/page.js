@@ -77,12 +77,14 @@
     $("progress-count").dataset.answered = belief.answered;
     $("sureness").textContent = surenessText(belief);
     $("closest").textContent = closestText(belief.closest);
+    $("chosen-by").textContent = "Each question is the one the model expects to learn most from (" + belief.chosen_by + ").";
     showShowcase(belief.showcase);
     showAnswers(belief.answers);
   }
 
   function surenessText(belief) {
     const s = belief.sureness;
+    if (!belief.personalised) return "This model ranks the same for everyone: your answers are stored, but it has no personal parameters to change.";
     if (!belief.answered) return "No answers yet: the model treats you as the average rater.";
     let text = "";
     if (s.expected_accuracy !== null) text += "The model expects to predict " + Math.round(100 * s.expected_accuracy) + "% of your remaining choices correctly. ";
