@@ -31,7 +31,10 @@ def _port(ctx, param, value):
               help="An origin a browser page may call from (CORS is closed without one).")
 @click.option("--cache-size", type=COUNT, default=50_000, show_default=True,
               help="Embeddings of texts seen kept in memory.")
-def serve(model_dir, db, host, port, api_key_file, read_only, cors_origin, cache_size):
+@click.option("--pool", "pool_path", type=click.Path(dir_okay=False), default=None,
+              help="Candidate comparisons (JSONL: prompt, response_a, response_b, or prompt and "
+                   "responses) the page at / asks people.")
+def serve(model_dir, db, host, port, api_key_file, read_only, cors_origin, cache_size, pool_path):
     """Serve MODEL_DIR's personalised rewards over HTTP, storing feedback in --db."""
     from ..serve.auth import read_api_key
 
@@ -44,7 +47,7 @@ def serve(model_dir, db, host, port, api_key_file, read_only, cors_origin, cache
         raise one_line(f"pluralist serve needs the serve extra: pip install 'pluralist[serve]' "
                        f"({err})") from None
     app = build_app(model_dir, db=db, api_key=api_key, read_only=read_only,
-                    cors_origins=tuple(cors_origin), cache_size=cache_size)
+                    cors_origins=tuple(cors_origin), cache_size=cache_size, pool=pool_path)
     click.echo(f"serving {model_dir} ({app.state.scorer.model_id}) on http://{host}:{port} "
                f"(docs at /docs); feedback in {db}{' (read-only)' if read_only else ''}", err=True)
     _log_requests()

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
 
 from ..errors import PluralistError
+from .page import add_page_routes
 from .routes import add_feedback_routes, add_score_routes
 from .schemas import MAX_BODY_BYTES, Health
 from .scoring import Scorer
@@ -112,6 +113,7 @@ def create_app(scorer: Scorer, storage: Storage, *, api_key: str | None, read_on
     app.add_exception_handler(Exception, _unexpected)
     add_score_routes(app, scorer, storage)
     add_feedback_routes(app, scorer, storage, api_key=api_key, read_only=read_only)
+    app.state.page = add_page_routes(app, scorer, storage, api_key=api_key, read_only=read_only)
 
     @app.get("/healthz", response_model=Health)
     def healthz():
