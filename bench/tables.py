@@ -335,6 +335,30 @@ def aggregate_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def threads_table(r: dict) -> str:
+    m = r["median_s"]
+    lines = [f"Shared machine, `python bench/threads.py` (a persona-size `lowrank` fit: 18,000 comparisons of "
+             f"300 raters, loop, population refit and calibration; seconds, median of {len(r['rounds'])} rounds "
+             f"on {r['cores']} cores; loaded: {r['busy_processes']} processes spinning beside it):", "",
+             "| threads | quiet | loaded | loaded / quiet |", "|---|---|---|---|"]
+    for name, slowdown in r["slowdown_loaded_over_quiet"].items():
+        lines.append(f"| {name} | {m[name + ' | quiet']:.2f} | {m[name + ' | loaded']:.2f} | {slowdown:.2f} |")
+    return "\n".join(lines)
+
+
+def embed_scale_table(r: dict) -> str:
+    speed = r["texts_per_s"]
+    lines = [f"Embedding on Ray, `python bench/embed_scale.py` ({r['texts']} texts of ~480 characters, "
+             f"`{r['encoder']}`, blocks of {r['block_size']}, texts/s, median of {len(r['rounds'])} rounds on "
+             f"{r['cpus']} cores; actor start-up timed apart: {r['startup_s']['1']:.1f} s for 1, "
+             f"{r['startup_s']['2']:.1f} s for 2):", "",
+             "| local, 1 thread | local, all threads | Ray, 1 actor | Ray, 2 actors | Ray's overhead per block |",
+             "|---|---|---|---|---|",
+             f"| {speed['local_1_thread']:.1f} | {speed['local_all_threads']:.1f} | {speed['ray_1']:.1f} | "
+             f"{speed['ray_2']:.1f} | {100 * r['ray_overhead_per_block_median']:+.1f}% (target under 10%) |"]
+    return "\n".join(lines)
+
+
 def _interval(pair, scale: float = 1.0, fmt: str = ".3f") -> str:
     return "[" + ", ".join(f"{scale * v + 0.0:{fmt}}" for v in pair) + "]"
 
@@ -368,7 +392,8 @@ def main() -> None:
                          ("noise", false_flags_table), ("noise", careless_table),
                          ("flag_threshold", flag_threshold_table), ("real", real_table),
                          ("real", text_format_table), ("elicit", elicit_table), ("serve", serve_table),
-                         ("aggregate", aggregate_table)):
+                         ("aggregate", aggregate_table), ("threads", threads_table),
+                         ("embed_scale", embed_scale_table)):
         if name not in loaded:   # noise.json and real.json feed several tables: read once
             loaded[name] = load(name)
         result = loaded[name]

@@ -2,9 +2,10 @@
 
 OpenMP threads that spin while waiting for work fight other processes for the cores:
 with two threads on two cores that other processes keep busy, torch slowed about
-tenfold (DESIGN.md). So the command sets OpenMP's wait policy to passive (threads
-sleep instead of spinning) unless the user set one, and takes only the cores other
-running processes leave free (at least one). Both must happen before torch starts its
+tenfold (DESIGN.md). So the command takes only the cores other running processes
+leave free (at least one), and where that is fewer than all, sets OpenMP's wait
+policy to passive (threads sleep instead of spinning) unless the user set one; on a
+quiet machine spinning is the faster way to wait (bench/threads.py measured both). Both must happen before torch starts its
 thread pool; the command calls `configure_threads` first thing. PLURALIST_THREADS
 overrides the count.
 """
@@ -62,12 +63,13 @@ def chosen_threads() -> int:
 
 
 def configure_threads() -> int:
-    """Passive waiting and the thread count (OMP_NUM_THREADS where the user set it, else
-    the chosen one) for torch and the BLAS it uses; returns the count. Variables the user
-    set are left as they are."""
+    """The thread count (OMP_NUM_THREADS where the user set it, else the chosen one) for
+    torch and the BLAS it uses, and passive waiting where it is below the cores; returns
+    the count. Variables the user set are left as they are."""
     raw = os.environ.get("OMP_NUM_THREADS", "").strip()
     threads = int(raw) if raw.isdigit() and int(raw) >= 1 else chosen_threads()
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if threads < usable_cores():   # sharing the machine: sleep, don't spin, while waiting
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(name, str(threads))
     return threads

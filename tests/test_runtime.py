@@ -34,8 +34,14 @@ CONFIGURED = ("from pluralist.runtime import configure_threads; configure_thread
               "print(torch.get_num_threads(), os.environ['OMP_WAIT_POLICY'])")
 
 
-def test_torch_starts_with_the_chosen_threads_and_passive_waiting():
+def test_torch_starts_with_the_chosen_threads_and_passive_waiting_when_sharing():
     assert run_python(CONFIGURED, PLURALIST_THREADS="1") == ["1", "PASSIVE"]
+
+
+def test_with_every_core_free_threads_wait_as_openmp_does_by_default():
+    code = CONFIGURED.replace("os.environ['OMP_WAIT_POLICY']", "os.environ.get('OMP_WAIT_POLICY', 'default')")
+    cores = str(len(os.sched_getaffinity(0)))
+    assert run_python(code, PLURALIST_THREADS=cores) == [cores, "default"]
 
 
 def test_what_the_user_set_is_left_alone():
