@@ -30,6 +30,7 @@ from ..decide.elicit import Elicitation
 from .auth import check_bearer
 from .page_belief import STRATEGY, PagePool, answers_batch, open_rows, summary
 from .page_tokens import PageTokens
+from .routes import RaterPath
 from .schemas import RaterId, Strict
 from .scoring import Scorer
 from .storage import Comparison, IdempotencyConflict, Storage
@@ -80,6 +81,15 @@ class PageService:
             raise HTTPException(403, "the session token is not valid (forged, altered or from "
                                      "another server)")
         return rater
+
+    def require_key(self, authorization: str | None) -> None:
+        """The API key, for the pipelines' and administrators' routes (401/403)."""
+        if self.read_only or self.tokens is None:
+            raise HTTPException(403, "this server was started --read-only")
+        status = check_bearer(authorization, self.api_key)
+        if status is not None:
+            raise HTTPException(status, "the API key is missing" if status == 401 else "wrong API key",
+                                headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
 
     def needs_pool(self) -> PagePool:
         if self.pool is None:
@@ -154,6 +164,9 @@ def add_page_routes(app, scorer: Scorer, storage: Storage, *, api_key: str | Non
     _static_routes(router, service)
     _session_routes(router, service)
     app.include_router(router)
+    api = APIRouter()   # the pipelines' next-query route, in /openapi.json
+    _api_routes(api, service)
+    app.include_router(api)
     return service
 
 
@@ -176,6 +189,16 @@ def _static_routes(router: APIRouter, service: PageService) -> None:
         return {"writable": not service.read_only and service.tokens is not None,
                 "questions": None if pool is None else len(pool), "model": service.scorer.model_id,
                 "family": service.scorer.model.family, "strategy": STRATEGY}
+
+
+def _api_routes(router: APIRouter, service: PageService) -> None:
+    @router.post("/v1/raters/{rater}/next", tags=["feedback"])
+    async def next_for_rater(rater: RaterPath, body: NextRequest, authorization: Authorization = None):
+        """The next comparison to ask `rater`, chosen from the server's --pool by the
+        elicitation (the `information` strategy) on their stored comparisons; the API
+        key is needed. Answers go to POST /v1/raters/{rater}/comparisons."""
+        service.require_key(authorization)
+        return await run_in_threadpool(service.next_query, rater, body.skipped)
 
 
 def _session_routes(router: APIRouter, service: PageService) -> None:

@@ -202,3 +202,17 @@ def test_tokens_hold_across_servers_sharing_a_key_and_fail_under_another():
     assert again.row_of(ticket, "ana", "pool2", 10) is None          # another pool
     assert again.row_of(ticket, "ana", "pool1", 7) is None           # a row the pool lacks
     assert KEY not in token and issued.rater_of(KEY) is None
+
+
+def test_the_api_asks_the_next_comparison_with_the_key_and_not_again_once_answered(page_server):
+    assert page_server.client(None).request("POST", "/v1/raters/pipeline-1/next", {})[0] == 401
+    assert page_server.client("wrong key, long enough").request(
+        "POST", "/v1/raters/pipeline-1/next", {})[0] == 403
+    first = page_server.client().call("POST", "/v1/raters/pipeline-1/next", {})
+    assert first["prompt"] and first["a"] != first["b"]
+    comparison = {"prompt": first["prompt"], "chosen": first["a"], "rejected": first["b"]}
+    page_server.client().call("POST", "/v1/raters/pipeline-1/comparisons", {"comparisons": [comparison]})
+    second = page_server.client().call("POST", "/v1/raters/pipeline-1/next", {})
+    assert second["row"] != first["row"]        # the answered pair is not asked again
+    skipped = page_server.client().call("POST", "/v1/raters/pipeline-1/next", {"skipped": [second["row"]]})
+    assert skipped["row"] not in (first["row"], second["row"])
