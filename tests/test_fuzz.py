@@ -130,13 +130,14 @@ def workspace(tmp_path_factory):
 
 
 def invoke_and_check(args: list[str], out: Path):
-    """Exit 0 with the output complete, or exit 2 with one line and no output at all."""
+    """Exit 0 with the output complete, or exit 2 with one line on stderr and no output
+    file at all (progress printed on stdout before the failure may stand)."""
     result = CliRunner().invoke(cli, args, catch_exceptions=True)
     assert result.exit_code in (0, 2), (args, result.output, result.exception)
     assert "Traceback" not in result.output
     if result.exit_code == 2:
-        assert result.output.startswith("error: ") and result.output.count("\n") == 1, \
-            (args, result.output)
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, \
+            (args, result.stderr)
         assert not out.exists(), args
     leftovers = [p.name for p in out.parent.iterdir() if p.name.startswith(".")]
     assert leftovers == [], (args, leftovers)   # no staging or temporary file left behind
