@@ -30,7 +30,7 @@ from ..decide.elicit import Elicitation
 from .auth import check_bearer
 from .page_belief import STRATEGY, PagePool, answers_batch, open_rows, summary
 from .page_tokens import PageTokens
-from .routes import RaterPath
+from .routes import RaterPath, writer
 from .schemas import RaterId, Strict
 from .scoring import Scorer
 from .storage import Comparison, IdempotencyConflict, Storage
@@ -81,15 +81,6 @@ class PageService:
             raise HTTPException(403, "the session token is not valid (forged, altered or from "
                                      "another server)")
         return rater
-
-    def require_key(self, authorization: str | None) -> None:
-        """The API key, for the pipelines' and administrators' routes (401/403)."""
-        if self.read_only or self.tokens is None:
-            raise HTTPException(403, "this server was started --read-only")
-        status = check_bearer(authorization, self.api_key)
-        if status is not None:
-            raise HTTPException(status, "the API key is missing" if status == 401 else "wrong API key",
-                                headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
 
     def needs_pool(self) -> PagePool:
         if self.pool is None:
@@ -192,12 +183,12 @@ def _static_routes(router: APIRouter, service: PageService) -> None:
 
 
 def _api_routes(router: APIRouter, service: PageService) -> None:
-    @router.post("/v1/raters/{rater}/next", tags=["feedback"])
-    async def next_for_rater(rater: RaterPath, body: NextRequest, authorization: Authorization = None):
+    @router.post("/v1/raters/{rater}/next", tags=["feedback"],
+                 dependencies=[writer(service.api_key, service.read_only)])
+    async def next_for_rater(rater: RaterPath, body: NextRequest):
         """The next comparison to ask `rater`, chosen from the server's --pool by the
         elicitation (the `information` strategy) on their stored comparisons; the API
         key is needed. Answers go to POST /v1/raters/{rater}/comparisons."""
-        service.require_key(authorization)
         return await run_in_threadpool(service.next_query, rater, body.skipped)
 
 
