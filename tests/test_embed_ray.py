@@ -47,8 +47,9 @@ def test_ray_vectors_equal_a_local_runs(ray_cluster, tmp_path, name):
 
 
 def test_a_worker_of_another_variant_is_refused():
+    worker = EmbedWorker("hashing:32", "hashing-v1:32:someone-else's")
     with pytest.raises(EncoderError, match="name the variant"):
-        EmbedWorker("hashing:32", "hashing-v1:32:someone-else's")
+        worker.embed(0, ["a text"])
 
 
 def test_a_killed_run_keeps_its_finished_blocks_and_a_rerun_embeds_the_rest(tmp_path, monkeypatch):
@@ -88,3 +89,21 @@ def test_ray_options_without_the_ray_engine_are_one_line_errors(tmp_path, option
     assert result.exit_code == 2
     assert result.output.startswith("error: ") and "need --engine ray" in result.output
     assert result.output.count("\n") == 1
+
+
+def test_a_second_embedding_in_the_process_reuses_the_actors(ray_cluster, tmp_path):
+    from pluralist.encode import engine
+
+    ray_cache(tmp_path / "a", "hashing:32").embed(TEXTS[:60])
+    pool = {key: list(workers) for key, workers in engine._pools.items()}
+    ray_cache(tmp_path / "b", "hashing:32").embed(TEXTS[60:120])
+    assert pool and {k: list(w) for k, w in engine._pools.items()} == pool
+
+
+def test_a_failed_worker_is_not_reused(ray_cluster, tmp_path):
+    from pluralist.encode import engine
+
+    spec = EngineSpec("ray", workers=1, block_size=10)
+    with pytest.raises(EncoderError, match="worker failed: this worker's hashing:32 is "):
+        list(engine.ray_blocks(spec, "hashing:32", "hashing-v1:32:someone-else's", TEXTS[:5]))
+    assert not engine._pools

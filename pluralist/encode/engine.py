@@ -20,6 +20,11 @@ from ..errors import EncoderError
 
 ENGINES = ("local", "ray")
 IN_FLIGHT_PER_WORKER = 2   # one block computing and one queued, so no actor waits on the driver
+# The last actors started, kept for the process: each loads the encoder (seconds), so a
+# second embedding in the same process (a workflow's next step, a benchmark round) reuses
+# them. Only one pool lives at a time: idle actors of another encoder would hold the CPUs
+# that new ones need.
+_pools: dict[tuple, list] = {}
 
 
 @dataclass(frozen=True)
@@ -90,17 +95,32 @@ def _connect(ray, spec: EngineSpec) -> None:
 
 def _start_workers(ray, spec: EngineSpec, encoder_name: str, encoder_id: str) -> list:
     count = spec.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-    worker_class = ray.remote(num_cpus=1, num_gpus=spec.gpus_per_worker)(EmbedWorker)
-    return [worker_class.remote(encoder_name, encoder_id) for _ in range(count)]
+    key = (ray.get_runtime_context().get_job_id(), encoder_name, encoder_id, count,
+           spec.gpus_per_worker)
+    if key not in _pools:
+        _forget_workers(ray)
+        worker_class = ray.remote(num_cpus=1, num_gpus=spec.gpus_per_worker)(EmbedWorker)
+        _pools[key] = [worker_class.remote(encoder_name, encoder_id) for _ in range(count)]
+    return _pools[key]
+
+
+def _forget_workers(ray) -> None:
+    """Ends the kept actors (after a failure they may be dead or refuse to work)."""
+    for workers in _pools.values():
+        for worker in workers:
+            ray.kill(worker)
+    _pools.clear()
 
 
 def _checked(ray, ref) -> tuple[int, np.ndarray]:
     try:
         return ray.get(ref)
     except ray.exceptions.RayTaskError as err:   # the actor's own error, as one line
+        _forget_workers(ray)
         cause = err.cause if isinstance(err.cause, Exception) else err
         raise EncoderError(f"a Ray embedding worker failed: {str(cause).splitlines()[0]}") from None
     except ray.exceptions.RayActorError as err:
+        _forget_workers(ray)
         raise EncoderError(f"a Ray embedding worker died: {str(err).splitlines()[0]}") from None
 
 
@@ -110,10 +130,19 @@ class EmbedWorker:
     def __init__(self, encoder_name: str, encoder_id: str):
         from .base import get_encoder
 
-        self.encoder = get_encoder(encoder_name)
-        if self.encoder.id != encoder_id:
-            raise EncoderError(f"this worker's {encoder_name} is {self.encoder.id}, the driver's "
-                               f"is {encoder_id}: name the variant (e.g. --encoder minilm-exact)")
+        # A refusal is kept and raised by `embed`: Ray reports an error of a task as
+        # itself, but one of an actor's creation only as a long "actor died" message.
+        self.encoder, self.refusal = None, None
+        try:
+            self.encoder = get_encoder(encoder_name)
+        except EncoderError as err:
+            self.refusal = err
+        if self.encoder is not None and self.encoder.id != encoder_id:
+            self.refusal = EncoderError(
+                f"this worker's {encoder_name} is {self.encoder.id}, the driver's is "
+                f"{encoder_id}: name the variant (e.g. --encoder minilm-exact)")
 
     def embed(self, start: int, texts: list[str]) -> tuple[int, np.ndarray]:
+        if self.refusal is not None:
+            raise self.refusal
         return start, np.asarray(self.encoder.encode(texts), dtype=np.float32)
