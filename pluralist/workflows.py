@@ -121,7 +121,7 @@ def load_with_encoder(model_dir, cache_dir=None):
                          f"but its encoder {encoder_name!r} now gives {encoder_id!r} (another "
                          "version or other files); train the model again")
     model = load_model(model_dir, encoder_id=encoder_id)
-    return model, EmbedSpec(encoder_name, model.text_format, cache_dir)
+    return model, EmbedSpec(encoder_name, model.text_format, cache_dir, device=None)
 
 
 def adapt_raters(model_dir, table: ComparisonTable, *, cache_dir=None) -> dict:

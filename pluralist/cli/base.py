@@ -199,12 +199,12 @@ def bundle(name: str, build, *options):
 
 def embed_spec(encoder: str, text_format: str = "response", cache_dir: str | None = None,
                engine: str = "local", address: str | None = None, workers: int | None = None,
-               gpus_per_worker: float = 0.0):
+               gpus_per_worker: float = 0.0, device: str = "auto"):
     from ..encode import EmbedSpec
     from ..encode.engine import EngineSpec
 
     return EmbedSpec(encoder, text_format, cache_dir,
-                     EngineSpec(engine, address, workers, gpus_per_worker))
+                     EngineSpec(engine, address, workers, gpus_per_worker), device)
 
 
 def _noise_spec(noise: str, noise_rate: float):
@@ -216,6 +216,10 @@ def _noise_spec(noise: str, noise_rate: float):
 _ENCODER_HELP = ("minilm (bundled, fastest faithful variant), minilm-exact (fp32), minilm-int8, "
                  "minilm-bf16, hashing[:DIM], or hf:PATH[:mean|last].")
 encoder_option = click.option("--encoder", default="minilm", show_default=True, help=_ENCODER_HELP)
+device_option = click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+    help="Where transformer encoders run: a CUDA GPU where there is one (auto), in half "
+         "precision but for minilm-exact; vectors from a GPU have their own encoder id.")
 cache_dir_option = click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
                           callback=_cache_root,
                           help="Embedding cache root (default $PLURALIST_CACHE or ~/.cache/pluralist).")
@@ -232,7 +236,8 @@ embed_options = bundle(
     click.option("--workers", type=COUNT, default=None,
                  help="With --engine ray: embedding actors (default: one per CPU of the cluster)."),
     click.option("--gpus-per-worker", type=Finite(min=0), default=0.0, show_default=True,
-                 help="With --engine ray: GPUs each actor reserves."))
+                 help="With --engine ray: GPUs each actor reserves."),
+    device_option)
 noise_options = bundle(
     "noise", _noise_spec,
     click.option("--noise", default="none", show_default=True,

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .base import (bundle, cache_dir_option, check_truth, cli, command_line, COUNT,
-                  data_options, embed_options, embed_spec, encoder_option, Finite,
+                  data_options, device_option, embed_options, embed_spec, encoder_option, Finite,
                   noise_options, out_path, read_table, SEED, Shots, Unseen)
 
 
@@ -232,7 +232,7 @@ def evaluate(model_dir, file, out, rater_column, kind, eval_config, truth, cache
 @cli.command()
 @click.option("--out", default="pluralist-demo", show_default=True, type=click.Path(file_okay=False),
               callback=out_path)
-@bundle("embedding", embed_spec, encoder_option, cache_dir_option)
+@bundle("embedding", embed_spec, encoder_option, cache_dir_option, device_option)
 @_seed
 def demo(out, embedding, seed):
     """The main job: benchmark -> embeddings -> models -> evaluation."""

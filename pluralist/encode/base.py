@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import EncoderError
+from .device import CUDA_SUFFIX, require_cuda, runs_on_cuda, split_device
 
 # How a comparison's prompt and response become the text that is embedded.
 TEXT_FORMATS = ("response", "prompt+response")
@@ -47,8 +48,11 @@ def get_encoder(name: str) -> Encoder:
     'minilm-int8', 'minilm-bf16', 'hashing[:DIM]', or 'hf:PATH[:mean|last]'.
 
     Encoders are built once per process: checking a model's encoder and then
-    embedding with it must not load a transformer twice."""
+    embedding with it must not load a transformer twice. A name ending in '@cuda'
+    (device.py) runs on the GPU, in half precision but for minilm-exact."""
     check_encoder_name(name)
+    if split_device(name)[1] == "cuda":
+        return _cuda_encoder(split_device(name)[0])
     if name.startswith("minilm"):
         from .minilm import VARIANTS, bundled_minilm, fastest_precision
 
@@ -61,6 +65,19 @@ def get_encoder(name: str) -> Encoder:
 
     path, pooling = hf_path_and_pooling(name)
     return TransformersEncoder(path, pooling=pooling)
+
+
+def _cuda_encoder(name: str) -> Encoder:
+    require_cuda(name + CUDA_SUFFIX)
+    precision = "fp32" if name == "minilm-exact" else "half"
+    if name.startswith("minilm"):
+        from .minilm import bundled_minilm
+
+        return bundled_minilm(precision, device="cuda")
+    from .hf import TransformersEncoder
+
+    path, pooling = hf_path_and_pooling(name)
+    return TransformersEncoder(path, pooling=pooling, precision=precision, device="cuda")
 
 
 def concrete_encoder_name(name: str) -> str:
@@ -78,6 +95,10 @@ def check_encoder_name(name: str) -> None:
     so that a command can check its --encoder before any work."""
     from .minilm import VARIANTS
 
+    name, device = split_device(name)
+    if device == "cuda" and not runs_on_cuda(name):
+        raise EncoderError(f"encoder {name!r} runs on the CPU only; on CUDA use minilm, "
+                           "minilm-exact or hf:PATH")
     if name in VARIANTS:
         return
     if name == "hashing" or name.startswith("hashing:"):

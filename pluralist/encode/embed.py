@@ -9,25 +9,38 @@ import numpy as np
 from ..data.table import ComparisonTable
 from .base import check_encoder_name, compose_text, concrete_encoder_name, get_encoder
 from .cache import EmbeddingCache, EmbedStats, check_cache_root
+from .device import split_device, with_device
 from .engine import EngineSpec
 
 
 @dataclass(frozen=True)
 class EmbedSpec:
     """Which embeddings: the encoder's name, how a text is composed from prompt and
-    response, the cache root (None: $PLURALIST_CACHE or ~/.cache/pluralist), and where
-    missing texts are embedded (this process, or a Ray cluster)."""
+    response, the cache root (None: $PLURALIST_CACHE or ~/.cache/pluralist), where
+    missing texts are embedded (this process, or a Ray cluster), and the device
+    ('auto', 'cpu', 'cuda'; None: as the name says, for a model's recorded name).
+
+    Once built, `encoder` is the name with its device ('minilm@cuda' where auto found a
+    GPU; device.py), the name a trained model records."""
 
     encoder: str = "minilm"
     text_format: str = "response"
     cache_dir: str | None = None
     engine: EngineSpec = EngineSpec()
+    device: str | None = "auto"
 
     def __post_init__(self):
         # Each part is checked here, so a command refuses a bad one before any work.
         check_encoder_name(self.encoder)
+        object.__setattr__(self, "encoder", self._placed_encoder())
         compose_text("", "", self.text_format)
         check_cache_root(self.cache_dir)
+
+    def _placed_encoder(self) -> str:
+        if self.device is None and split_device(self.encoder)[1] == "cpu":
+            return self.encoder     # a recorded CPU name stays on the CPU
+        ray_gpus = self.engine.gpus_per_worker if self.engine.engine == "ray" else None
+        return with_device(self.encoder, self.device or "auto", ray_gpus=ray_gpus)
 
     def cache(self, *, progress: bool = False) -> EmbeddingCache:
         return EmbeddingCache(get_encoder(self.encoder), self.cache_dir, progress=progress,

