@@ -161,3 +161,13 @@ def test_chat_messages_fall_back_to_the_row_reader(tmp_path):
 
 def test_python_space_is_every_character_str_strip_removes():
     assert set(PYTHON_SPACE) == {c for c in map(chr, range(0x110000)) if c.isspace()}
+
+
+@pytest.mark.parametrize("first, agreement", [("x", 1.0), ("y", 0.0)])
+def test_a_contradicting_raters_first_judgement_counts(tmp_path, small_batches, first, agreement):
+    other = "y" if first == "x" else "x"
+    path = write(tmp_path, {"rater": ["b", "a", "a", "a"], "chosen": ["x", first, other, first],
+                            "rejected": ["y", other, first, other]})
+    fast, rows = both(path)
+    assert fast == rows
+    assert fast["inter_rater_agreement"] == agreement and fast["contradictory_duplicates"] == 1
