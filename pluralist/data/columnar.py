@@ -61,26 +61,20 @@ class Vocabulary:
     def __len__(self) -> int:
         return 0 if self.values is None else len(self.values)
 
-    def codes(self, array) -> np.ndarray:
-        """(n,) int64 codes of a (chunked) array without nulls, adding unseen values."""
+    def codes(self, chunks: list) -> np.ndarray:
+        """(n,) int64 codes of the values of `chunks` (arrays without nulls, one type),
+        adding unseen ones. One dictionary encoding of [vocabulary, *chunks]: its dictionary
+        starts with the vocabulary itself, in order (distinct values keep their first
+        position), so old codes stay and the dictionary is the new vocabulary."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        encoded = pc.dictionary_encode(array)   # one dictionary across chunks
-        chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
-        local = chunks[0].dictionary
-        if pa.types.is_string(local.type) or pa.types.is_string_view(local.type):
-            local = local.cast(pa.large_string())   # a vocabulary may pass 2 GiB of text
-        if self.values is None:
-            self.values, mapping = local, np.arange(len(local), dtype=np.int64)
-        else:
-            found = pc.index_in(local, value_set=self.values)
-            new = found.is_null().to_numpy(zero_copy_only=False)
-            mapping = found.fill_null(-1).to_numpy().astype(np.int64)
-            mapping[new] = len(self.values) + np.arange(int(new.sum()))
-            self.values = pa.concat_arrays([self.values, local.filter(pa.array(new))])
-        indices = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks])
-        return mapping[indices]
+        chunks = _one_type(chunks)
+        known = [] if self.values is None else [self.values.cast(chunks[0].type)]
+        encoded = pc.dictionary_encode(pa.chunked_array(known + chunks)).chunks
+        self.values = encoded[0].dictionary
+        return np.concatenate([c.indices.to_numpy(zero_copy_only=False)
+                               for c in encoded[len(known):]]).astype(np.int64)
 
 
 def coded_parquet(path: str, *, rater_column: str | None = None) -> CodedComparisons | None:
@@ -102,13 +96,35 @@ def coded_parquet(path: str, *, rater_column: str | None = None) -> CodedCompari
     if any(kind is None for kind in kinds.values()):
         return None
     reader = _Reader(path, kinds, rater_field)
-    batches = parquet.iter_batches(batch_size=BATCH_ROWS, columns=list(kinds))
-    while True:
-        with _readable(location):   # only Arrow's decoding: our own errors stay ours
-            batch = next(batches, None)
-        if batch is None:
-            return reader.finish()
-        reader.add(batch)
+    with _allocator():
+        batches = parquet.iter_batches(batch_size=BATCH_ROWS, columns=list(kinds))
+        while True:
+            with _readable(location):   # only Arrow's decoding: our own errors stay ours
+                batch = next(batches, None)
+            if batch is None:
+                return reader.finish()
+            reader.add(batch)
+
+
+class _allocator:
+    """Arrow allocates from jemalloc while reading, where pyarrow has it: with the default
+    (mimalloc) the kernel's time, faulting in freshly mapped pages, was 2-3 times as long
+    on 4M rows here, and the wall time ~2 times (bench/read.py notes)."""
+
+    def __enter__(self):
+        import pyarrow as pa
+
+        self.previous = pa.default_memory_pool()
+        try:
+            pa.set_memory_pool(pa.jemalloc_memory_pool())
+        except NotImplementedError:   # a pyarrow built without jemalloc
+            pass
+
+    def __exit__(self, *exc):
+        import pyarrow as pa
+
+        pa.set_memory_pool(self.previous)
+        return False
 
 
 def _require_content(path: Path) -> None:
@@ -173,12 +189,12 @@ class _Reader:
 
     def _code_block(self) -> None:
         block = {name: [part[name] for part in self.pending] for name in self.pending[0]}
-        texts = self.texts.codes(_chunked(block["chosen"] + block["rejected"]))
+        texts = self.texts.codes(block["chosen"] + block["rejected"])
         n = self.rows - self.coded
         self.parts["chosen"].append(texts[:n])
         self.parts["rejected"].append(texts[n:])
-        self.parts["prompt"].append(self.prompts.codes(_chunked(block["prompt"])))
-        self.parts["rater"].append(self.raters.codes(_chunked(block["rater"])))
+        self.parts["prompt"].append(self.prompts.codes(block["prompt"]))
+        self.parts["rater"].append(self.raters.codes(block["rater"]))
         self.pending, self.coded = [], self.rows
 
     def _raise_first_error(self, batch, columns) -> None:
@@ -214,14 +230,14 @@ class _Reader:
                                 texts=len(self.texts), groups=sorted(self.groups - {""}))
 
 
-def _chunked(arrays):
-    """One chunked array; only the dictionary of its distinct values is cast to
-    large_string (Vocabulary.codes), not the texts of every row."""
+def _one_type(arrays: list) -> list:
+    """Texts as large_string (a vocabulary may pass 2 GiB of text; the cast shares the
+    text buffer, only the offsets widen); integer ids as they are."""
     import pyarrow as pa
 
-    if len({a.type for a in arrays}) > 1:
-        arrays = [a.cast(pa.large_string()) for a in arrays]
-    return pa.chunked_array(arrays)
+    if pa.types.is_integer(arrays[0].type):
+        return arrays
+    return [a.cast(pa.large_string()) for a in arrays]
 
 
 def _constant(value: str, n: int):
@@ -233,8 +249,6 @@ def _constant(value: str, n: int):
 def _prompt(columns, kinds, n):
     """The prompt as the row reader keeps it: "" where absent (null or empty). Any other
     type than text was refused in `_raise_first_error`."""
-    import pyarrow as pa
-
     if kinds.get("prompt") != "text":
         return _constant("", n)
     return columns["prompt"].fill_null("")
