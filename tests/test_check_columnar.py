@@ -171,3 +171,20 @@ def test_a_contradicting_raters_first_judgement_counts(tmp_path, small_batches, 
     fast, rows = both(path)
     assert fast == rows
     assert fast["inter_rater_agreement"] == agreement and fast["contradictory_duplicates"] == 1
+
+
+def test_cli_prints_the_same_for_parquet_as_for_jsonl(tmp_path):
+    from click.testing import CliRunner
+
+    from pluralist.cli import cli
+    from pluralist.data import write_comparisons
+
+    table = read_comparisons(write(tmp_path, {**GOOD, "tie": [True, False, False, False, True],
+                                              "group": ["n", "", "s", None, "n"]}))
+    outputs = []
+    for name in ("t.jsonl", "t.parquet"):
+        write_comparisons(table, tmp_path / name)
+        result = CliRunner().invoke(cli, ["data", "check", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output.split("\n", 1)[1])   # after "FILE: OK"
+    assert outputs[0] == outputs[1] and "groups               n, s" in outputs[0]

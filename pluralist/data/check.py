@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import numpy as np
 
@@ -66,10 +67,11 @@ def check_file(path: str, *, rater_column: str | None = None) -> dict:
     """check_summary of a comparison file; Parquet files are read column by column
     (columnar.py) without a Python object per row, giving the same summary and errors."""
     from .columnar import coded_parquet
-    from .io import detect_format, read_comparisons
+    from .io import read_comparisons
 
+    # by name, as io.detect_format; anything else (a missing file, .gz) as before
     coded = coded_parquet(path, rater_column=rater_column) \
-        if detect_format(path) == "parquet" else None
+        if str(path).lower().endswith(".parquet") and Path(path).is_file() else None
     if coded is None:
         return check_summary(read_comparisons(path, rater_column=rater_column))
     return coded_summary(coded)
