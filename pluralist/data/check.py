@@ -162,8 +162,16 @@ def _coded_agreement(judgement, judged, raters: int) -> dict:
 
 
 def _member(values, sorted_set) -> np.ndarray:
-    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
-    return sorted_set[at] == values
+    """values in sorted_set (small). A table of the set's low 24 bits picks the few
+    candidates first: binary search over all ten million values took ~3 times as long."""
+    low = (1 << 24) - 1
+    table = np.zeros(low + 1, dtype=bool)
+    table[sorted_set & low] = True
+    candidates = np.flatnonzero(table[values & low])
+    at = np.minimum(np.searchsorted(sorted_set, values[candidates]), len(sorted_set) - 1)
+    member = np.zeros(len(values), dtype=bool)
+    member[candidates] = sorted_set[at] == values[candidates]
+    return member
 
 
 def _first_of_each(codes) -> np.ndarray:
