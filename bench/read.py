@@ -10,7 +10,9 @@ rater per 100 rows, four groups and no group, 5% ties and 1% repeated judgements
 check --json` on it as a subprocess and reads wall time and the child's peak RSS
 (getrusage). On a `--small` file it also times the row-by-row reader (check_summary
 over read_comparisons, the path before issue 23) beside the columnar one, and checks
-both give the same summary. Writes bench/results/read.json. Target: 10M rows in <= 60 s, <= 4 GiB.
+both give the same summary. Also records each run's CPU seconds (user + kernel) and the load average before it:
+on a shared machine the wall time grows with the other processes, the CPU time
+much less. Writes bench/results/read.json. Target: 10M rows in <= 60 s, <= 4 GiB.
 """
 
 from __future__ import annotations
@@ -112,23 +114,27 @@ def _row_group(n, rng, texts, prompts, groups, raters, schema):
 CLI = "from pluralist.cli import main\nmain()"
 ROW_READER = ("import json, sys\nfrom pluralist.data import check_summary, read_comparisons\n"
               "print(json.dumps(check_summary(read_comparisons(sys.argv[1]))))")
-PEAK = "import atexit, resource, sys\natexit.register(lambda: print(resource.getrusage(" \
-       "resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr))\n"
+PEAK = ("import atexit, resource, sys\n"
+        "def usage():\n    u = resource.getrusage(resource.RUSAGE_SELF)\n"
+        "    print(u.ru_maxrss, u.ru_utime, u.ru_stime, file=sys.stderr)\n"
+        "atexit.register(usage)\n")
 
 
 def timed_check(path: Path, *, row_reader: bool = False) -> dict:
     """`pluralist data check --json` (or the row reader's check_summary, as before
     issue 23) in a fresh process: wall s, peak RSS MiB, summary."""
     args = [str(path)] if row_reader else ["data", "check", str(path), "--json"]
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", PEAK + (ROW_READER if row_reader else CLI),
                            *args], capture_output=True, text=True)
     wall = time.perf_counter() - started
     if done.returncode:
         raise SystemExit(done.stderr)
-    peak_kib = int(done.stderr.strip().splitlines()[-1])
+    peak_kib, user, system = map(float, done.stderr.strip().splitlines()[-1].split())
     return {"wall_s": round(wall, 2), "peak_rss_mib": round(peak_kib / 1024, 1),
-            "summary": json.loads(done.stdout)}
+            "cpu_s": round(user + system, 1), "kernel_s": round(system, 1),
+            "load_before": round(load, 1), "summary": json.loads(done.stdout)}
 
 
 def ensure(path: Path, rows: int) -> float:
@@ -159,11 +165,11 @@ def main() -> None:
         "command": f"python bench/read.py --rows {args.rows} --small {args.small}",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "file_mib": round(large.stat().st_size / 2 ** 20, 1),
-        "rows": args.rows, "wall_s": columnar["wall_s"], "peak_rss_mib": columnar["peak_rss_mib"],
+        "rows": args.rows, **{k: v for k, v in columnar.items() if k != "summary"},
         "summary": columnar["summary"],
         "small": {"rows": args.small,
-                  "columnar": {k: columnar_small[k] for k in ("wall_s", "peak_rss_mib")},
-                  "row_reader": {k: rows_small[k] for k in ("wall_s", "peak_rss_mib")},
+                  "columnar": {k: v for k, v in columnar_small.items() if k != "summary"},
+                  "row_reader": {k: v for k, v in rows_small.items() if k != "summary"},
                   "speedup": round(rows_small["wall_s"] / columnar_small["wall_s"], 1)},
         "generate_s": generated,
         "targets": {"wall_s": 60, "peak_rss_mib": 4096},

@@ -188,3 +188,13 @@ def test_cli_prints_the_same_for_parquet_as_for_jsonl(tmp_path):
         assert result.exit_code == 0, result.output
         outputs.append(result.output.split("\n", 1)[1])   # after "FILE: OK"
     assert outputs[0] == outputs[1] and "groups               n, s" in outputs[0]
+
+
+def test_blank_texts_are_found_in_sliced_and_large_arrays():
+    from pluralist.data.columnar_fields import _blank
+
+    texts = ["a", "", " ", "\u3000x", "\u3000", None, "b ", "\t\n", "é"]
+    expected = [t is not None and not t.strip() for t in texts]
+    for kind in (pa.string(), pa.large_string()):
+        array = pa.array(["pad"] + texts, kind).slice(1)
+        assert _blank(array).tolist() == expected
