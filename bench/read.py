@@ -137,9 +137,10 @@ def timed_check(path: Path, *, row_reader: bool = False) -> dict:
             "load_before": round(load, 1), "summary": json.loads(done.stdout)}
 
 
-def ensure(path: Path, rows: int) -> float:
+def ensure(path: Path, rows: int) -> float | None:
+    """Seconds spent generating `path`; None where it was there already."""
     if path.is_file():
-        return 0.0
+        return None
     started = time.perf_counter()
     generate(path, rows)
     return round(time.perf_counter() - started, 1)

@@ -24,13 +24,11 @@ from .records import FieldReader, comparison_from_record, rater_column_for
 from .table import ANONYMOUS_RATER
 
 # Rows read and validated at a time: Arrow allocates and frees a batch's buffers, and
-# smaller batches fault in fewer fresh pages (at 1M rows a batch, the kernel's time
-# was several times the read's own).
+# smaller batches fault in fewer fresh pages (the kernel's time dominated at 1M rows).
 BATCH_ROWS = 1 << 17
-# Rows whose texts get codes together. Each block's distinct texts are looked up in the
-# vocabulary by one Arrow hash join that hashes the whole vocabulary again: fewer,
-# larger blocks cost less time, smaller ones less memory (~0.7 GB per million rows
-# of ~300-character texts).
+# Rows whose texts get codes together. Each block is dictionary-encoded after the whole
+# vocabulary, which is hashed again each time: fewer, larger blocks cost less time,
+# smaller ones less memory (a block's texts are held until it is encoded).
 BLOCK_ROWS = 1 << 20
 
 
@@ -87,7 +85,7 @@ def coded_parquet(path: str, *, rater_column: str | None = None) -> CodedCompari
     location = str(Path(path))   # the row reader names read errors by the normalised path
     _require_content(Path(path))
     with _readable(location):
-        # buffered reads: pre-buffering would hold a whole row group (~1 GB at 1M rows)
+        # buffered reads: pre-buffering would hold a whole row group's bytes at once
         parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 22)
     schema = parquet.schema_arrow
     rater_field = _rater_field(parquet, rater_column, str(path))
@@ -108,8 +106,8 @@ def coded_parquet(path: str, *, rater_column: str | None = None) -> CodedCompari
 
 class _allocator:
     """Arrow allocates from jemalloc while reading, where pyarrow has it: with the default
-    (mimalloc) the kernel's time, faulting in freshly mapped pages, was 2-3 times as long
-    on 4M rows here, and the wall time ~2 times (bench/read.py notes)."""
+    (mimalloc) the kernel's time, faulting in freshly mapped pages, was several times as
+    long (the commit adding this has the figures)."""
 
     def __enter__(self):
         import pyarrow as pa

@@ -167,7 +167,7 @@ def _bad_number(array, kind, n, *, strict: bool):
 def _blank(array) -> np.ndarray:
     """Texts of only PYTHON_SPACE (or empty). The regular expression runs only on texts
     that are empty or start with a byte that can begin a space (ASCII space, or any
-    non-ASCII byte): on all rows it was most of the validation's time."""
+    non-ASCII byte): run on every row it was most of the validation's time."""
     import pyarrow.compute as pc
 
     candidates = np.flatnonzero(_may_be_blank(array))
