@@ -1,6 +1,6 @@
 """`pluralist data check` on a large Parquet file: wall time and peak memory (issue 23).
 
-    python bench/read.py [--rows 10000000] [--small 1000000] [--file PATH] [--dir DIR]
+    python bench/read.py [--rows 10000000] [--small 1000000] [--rounds 3] [--file PATH] [--dir DIR]
 
 Generates (once; kept where --file or --dir says, reused when present) a Parquet file of
 synthetic comparisons with numpy and Arrow: `--rows` rows over one distinct response
@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -146,10 +147,25 @@ def ensure(path: Path, rows: int) -> float | None:
     return round(time.perf_counter() - started, 1)
 
 
+def _round(small: Path, large: Path) -> tuple[dict, dict, dict]:
+    columnar, rows = timed_check(small), timed_check(small, row_reader=True)
+    if columnar["summary"] != rows["summary"]:
+        raise SystemExit("the columnar and row readers disagree on the small file")
+    return columnar, rows, timed_check(large)
+
+
+def _median(runs) -> dict:
+    """Per measure, the median over rounds; every round's wall time beside it."""
+    keys = [k for k in runs[0] if k != "summary"]
+    out = {k: round(statistics.median(r[k] for r in runs), 2) for k in keys}
+    return {**out, "wall_s_rounds": [r["wall_s"] for r in runs]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--small", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3, help="medians over this many")
     parser.add_argument("--file", type=Path, help="the large file (generated if absent)")
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "pluralist-read")
     args = parser.parse_args()
@@ -157,24 +173,22 @@ def main() -> None:
     large = args.file or args.dir / f"comparisons-{args.rows}.parquet"
     small = args.dir / f"comparisons-{args.small}.parquet"
     generated = {"large_s": ensure(large, args.rows), "small_s": ensure(small, args.small)}
-    columnar_small = timed_check(small)
-    rows_small = timed_check(small, row_reader=True)
-    if columnar_small["summary"] != rows_small["summary"]:
-        raise SystemExit("the columnar and row readers disagree on the small file")
-    columnar = timed_check(large)
+    rounds = [_round(small, large) for _ in range(args.rounds)]   # interleaved, so a slow
+    small_columnar, small_rows, large_columnar = zip(*rounds)      # spell hits all alike
     result = {
-        "command": f"python bench/read.py --rows {args.rows} --small {args.small}",
+        "command": f"python bench/read.py --rows {args.rows} --small {args.small} "
+                   f"--rounds {args.rounds}",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "file_mib": round(large.stat().st_size / 2 ** 20, 1),
-        "rows": args.rows, **{k: v for k, v in columnar.items() if k != "summary"},
-        "summary": columnar["summary"],
-        "small": {"rows": args.small,
-                  "columnar": {k: v for k, v in columnar_small.items() if k != "summary"},
-                  "row_reader": {k: v for k, v in rows_small.items() if k != "summary"},
-                  "speedup": round(rows_small["wall_s"] / columnar_small["wall_s"], 1)},
+        "rows": args.rows, **_median(large_columnar),
+        "summary": large_columnar[0]["summary"],
+        "small": {"rows": args.small, "columnar": _median(small_columnar),
+                  "row_reader": _median(small_rows)},
         "generate_s": generated,
         "targets": {"wall_s": 60, "peak_rss_mib": 4096},
     }
+    result["small"]["speedup"] = round(result["small"]["row_reader"]["wall_s"]
+                                       / result["small"]["columnar"]["wall_s"], 1)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "summary"}, indent=2))
 
