@@ -15,8 +15,10 @@ from pluralist.errors import DataError
 
 @pytest.fixture
 def small_batches(monkeypatch):
-    """Batches of 3 rows, so that codes and row numbers must carry across batches."""
+    """Batches of 3 rows, encoded in blocks of 5 or more, so that codes and row numbers
+    must carry across batches and blocks."""
     monkeypatch.setattr(columnar, "BATCH_ROWS", 3)
+    monkeypatch.setattr(columnar, "BLOCK_ROWS", 5)
 
 
 def write(tmp_path, columns, name="d.parquet", **options):
@@ -198,3 +200,24 @@ def test_blank_texts_are_found_in_sliced_and_large_arrays():
     for kind in (pa.string(), pa.large_string()):
         array = pa.array(["pad"] + texts, kind).slice(1)
         assert _blank(array).tolist() == expected
+
+
+def test_a_named_rater_column(tmp_path, small_batches):
+    path = write(tmp_path, {"annotator": ["u", "v", "u"], "chosen": ["a", "b", "a"],
+                            "rejected": ["b", "a", "c"]})
+    fast, rows = both(path, rater_column="annotator")
+    assert fast == rows and fast["raters"] == 2
+
+
+def test_an_undecodable_later_part_is_reported_before_a_bad_row(tmp_path, small_batches):
+    path = write(tmp_path, {**GOOD, "chosen": ["f", "b", "c", "d", "e"]},   # row 1: same text
+                 row_group_size=2)
+    data = bytearray(path.read_bytes())
+    start = pq.ParquetFile(path).metadata.row_group(2).column(0).data_page_offset
+    data[start:start + 16] = b"\xff" * 16   # the last row group's first page header
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError) as old:
+        read_comparisons(path)
+    with pytest.raises(DataError) as new:
+        check_file(str(path))
+    assert str(new.value) == str(old.value) and "not a readable Parquet file" in str(new.value)

@@ -13,6 +13,7 @@ the row reader.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,8 @@ from .table import ANONYMOUS_RATER
 BATCH_ROWS = 1 << 17
 # Rows whose texts get codes together. Each block is dictionary-encoded after the whole
 # vocabulary, which is hashed again each time: fewer, larger blocks cost less time,
-# smaller ones less memory (a block's texts are held until it is encoded).
+# smaller ones less memory (a block's texts are held until it is encoded, and the next
+# block is read while one is encoded).
 BLOCK_ROWS = 1 << 20
 
 
@@ -88,20 +90,39 @@ def coded_parquet(path: str, *, rater_column: str | None = None) -> CodedCompari
         # buffered reads: pre-buffering would hold a whole row group's bytes at once
         parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 22)
     schema = parquet.schema_arrow
-    rater_field = _rater_field(parquet, rater_column, str(path))
+    try:
+        rater_field, error = _rater_field(parquet, rater_column, str(path)), None
+    except DataError as err:
+        rater_field, error = None, err
     names = [n for n in dict.fromkeys((*FIELDS, rater_field)) if n in schema.names]
     kinds = {name: column_kind(schema.field(name).type) for name in names}
     if any(kind is None for kind in kinds.values()):
         return None
     reader = _Reader(path, kinds, rater_field)
-    with _allocator():
-        batches = parquet.iter_batches(batch_size=BATCH_ROWS, columns=list(kinds))
-        while True:
-            with _readable(location):   # only Arrow's decoding: our own errors stay ours
-                batch = next(batches, None)
-            if batch is None:
-                return reader.finish()
-            reader.add(batch)
+    try:
+        with _allocator():
+            return _read(parquet, reader, location, error)
+    finally:
+        reader.close()
+
+
+def _read(parquet, reader, location: str, error: DataError | None) -> CodedComparisons:
+    batches = parquet.iter_batches(batch_size=BATCH_ROWS, columns=list(reader.kinds))
+    while True:
+        with _readable(location):   # only Arrow's decoding: our own errors stay ours
+            batch = next(batches, None)
+        if batch is None:
+            break
+        if error is None:
+            try:
+                reader.add(batch)
+            except DataError as err:
+                error = err
+    if error is not None:
+        # raised only now: the row reader decodes the whole file before it validates,
+        # so an undecodable later part is the error it reports
+        raise error
+    return reader.finish()
 
 
 class _allocator:
@@ -167,6 +188,7 @@ class _Reader:
         self.source, self.kinds, self.rater_field = str(source), kinds, rater_field
         self.rows = self.coded = 0   # rows read; rows with codes
         self.pending: list[dict] = []
+        self.worker, self.encoding = ThreadPoolExecutor(max_workers=1), None
         self.texts, self.prompts, self.raters = Vocabulary(), Vocabulary(), Vocabulary()
         self.parts: dict[str, list] = {"rater": [], "prompt": [], "chosen": [], "rejected": [],
                                        "tie": []}
@@ -186,14 +208,28 @@ class _Reader:
             self._code_block()
 
     def _code_block(self) -> None:
-        block = {name: [part[name] for part in self.pending] for name in self.pending[0]}
+        """Encode the pending rows in the worker thread, while this one reads on (Arrow's
+        kernels and Parquet decoding release the GIL); one block at a time, in order."""
+        self._wait()
+        pending, rows = self.pending, self.rows - self.coded
+        self.pending, self.coded = [], self.rows
+        self.encoding = self.worker.submit(self._encode, pending, rows)
+
+    def _encode(self, pending: list[dict], rows: int) -> None:
+        block = {name: [part[name] for part in pending] for name in pending[0]}
         texts = self.texts.codes(block["chosen"] + block["rejected"])
-        n = self.rows - self.coded
-        self.parts["chosen"].append(texts[:n])
-        self.parts["rejected"].append(texts[n:])
+        self.parts["chosen"].append(texts[:rows])
+        self.parts["rejected"].append(texts[rows:])
         self.parts["prompt"].append(self.prompts.codes(block["prompt"]))
         self.parts["rater"].append(self.raters.codes(block["rater"]))
-        self.pending, self.coded = [], self.rows
+
+    def _wait(self) -> None:
+        if self.encoding is not None:
+            self.encoding.result()   # re-raises what the worker raised
+            self.encoding = None
+
+    def close(self) -> None:
+        self.worker.shutdown(wait=True)
 
     def _raise_first_error(self, batch, columns) -> None:
         suspect = masks_for(columns, self.kinds, batch.num_rows, self.rater_field)
@@ -223,6 +259,7 @@ class _Reader:
     def finish(self) -> CodedComparisons:
         if self.pending:
             self._code_block()
+        self._wait()
         joined = {name: np.concatenate(parts) for name, parts in self.parts.items()}
         return CodedComparisons(**joined, raters=len(self.raters), prompts=len(self.prompts),
                                 texts=len(self.texts), groups=sorted(self.groups - {""}))
