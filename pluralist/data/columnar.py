@@ -13,7 +13,6 @@ the row reader.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,8 +28,7 @@ from .table import ANONYMOUS_RATER
 BATCH_ROWS = 1 << 17
 # Rows whose texts get codes together. Each block is dictionary-encoded after the whole
 # vocabulary, which is hashed again each time: fewer, larger blocks cost less time,
-# smaller ones less memory (a block's texts are held until it is encoded, and the next
-# block is read while one is encoded).
+# smaller ones less memory (a block's texts are held until it is encoded).
 BLOCK_ROWS = 1 << 20
 
 
@@ -98,12 +96,8 @@ def coded_parquet(path: str, *, rater_column: str | None = None) -> CodedCompari
     kinds = {name: column_kind(schema.field(name).type) for name in names}
     if any(kind is None for kind in kinds.values()):
         return None
-    reader = _Reader(path, kinds, rater_field)
-    try:
-        with _allocator():
-            return _read(parquet, reader, location, error)
-    finally:
-        reader.close()
+    with _allocator():
+        return _read(parquet, _Reader(path, kinds, rater_field), location, error)
 
 
 def _read(parquet, reader, location: str, error: DataError | None) -> CodedComparisons:
@@ -188,7 +182,6 @@ class _Reader:
         self.source, self.kinds, self.rater_field = str(source), kinds, rater_field
         self.rows = self.coded = 0   # rows read; rows with codes
         self.pending: list[dict] = []
-        self.worker, self.encoding = ThreadPoolExecutor(max_workers=1), None
         self.texts, self.prompts, self.raters = Vocabulary(), Vocabulary(), Vocabulary()
         self.parts: dict[str, list] = {"rater": [], "prompt": [], "chosen": [], "rejected": [],
                                        "tie": []}
@@ -208,12 +201,10 @@ class _Reader:
             self._code_block()
 
     def _code_block(self) -> None:
-        """Encode the pending rows in the worker thread, while this one reads on (Arrow's
-        kernels and Parquet decoding release the GIL); one block at a time, in order."""
-        self._wait()
-        pending, rows = self.pending, self.rows - self.coded
+        # Not in a worker thread beside the reading: on the shared 2 cores that took more
+        # CPU and memory and longer (the commit reverting it has the figures).
+        self._encode(self.pending, self.rows - self.coded)
         self.pending, self.coded = [], self.rows
-        self.encoding = self.worker.submit(self._encode, pending, rows)
 
     def _encode(self, pending: list[dict], rows: int) -> None:
         block = {name: [part[name] for part in pending] for name in pending[0]}
@@ -222,14 +213,6 @@ class _Reader:
         self.parts["rejected"].append(texts[rows:])
         self.parts["prompt"].append(self.prompts.codes(block["prompt"]))
         self.parts["rater"].append(self.raters.codes(block["rater"]))
-
-    def _wait(self) -> None:
-        if self.encoding is not None:
-            self.encoding.result()   # re-raises what the worker raised
-            self.encoding = None
-
-    def close(self) -> None:
-        self.worker.shutdown(wait=True)
 
     def _raise_first_error(self, batch, columns) -> None:
         suspect = masks_for(columns, self.kinds, batch.num_rows, self.rater_field)
@@ -259,7 +242,6 @@ class _Reader:
     def finish(self) -> CodedComparisons:
         if self.pending:
             self._code_block()
-        self._wait()
         joined = {name: np.concatenate(parts) for name, parts in self.parts.items()}
         return CodedComparisons(**joined, raters=len(self.raters), prompts=len(self.prompts),
                                 texts=len(self.texts), groups=sorted(self.groups - {""}))
