@@ -23,8 +23,10 @@ def data():
 def data_check(file, rater_column, kind, as_json):
     """Summarise FILE, or report the first problem in it."""
     from ..data import check_summary
+    from ..data.check import check_file
 
-    summary = check_summary(read_table(file, kind, rater_column))
+    summary = check_file(file, rater_column=rater_column) if kind == "comparisons" \
+        else check_summary(read_table(file, kind, rater_column))
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
