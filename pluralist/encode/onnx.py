@@ -126,6 +126,8 @@ def export(model: Path, dest: Path) -> None:
         from transformers.utils import logging as hf_logging
     except ImportError as err:
         raise EncoderError(f"exporting to ONNX needs torch and transformers ({err})") from None
+    if importlib.util.find_spec("onnx") is None:   # torch's exporter writes through it
+        raise EncoderError("exporting to ONNX needs the package onnx; install it, or use minilm-exact")
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     # eager attention: the sdpa path may drop an all-ones mask while tracing
