@@ -41,9 +41,10 @@ def onnx_available() -> bool:
 
 
 def export_dir() -> Path:
-    from .cache import default_cache_dir
-
-    return default_cache_dir().parent / "onnx"
+    """ROOT/onnx, beside the embedding cache's ROOT/embeddings (cache.py; not imported:
+    cache.py imports base.py, which imports this module's registry)."""
+    root = os.environ.get("PLURALIST_CACHE", Path.home() / ".cache" / "pluralist")
+    return Path(root) / "onnx"
 
 
 class OnnxEncoder:
