@@ -97,7 +97,25 @@ def speed_rounds(rounds: int) -> list[dict]:
     return out
 
 
-def fidelity() -> dict:
+def rerun_sections(args) -> None:
+    """Only the named sections, merged into the existing results, which record which
+    sections were rerun (on a busy shared machine the whole benchmark takes an hour)."""
+    from pluralist.encode.minilm import cpu_flags
+    from pluralist.fileio import write_json_atomic
+
+    result = json.loads(RESULTS.read_text())
+    if "whole_process" in args.only:
+        result["whole_process"] = whole_process(args.whole_rounds)
+    if "fidelity-onnx" in args.only:
+        result["fidelity"].update(fidelity(("minilm-onnx",)))
+    result["machine"].update(cpu_model=cpu_model(),
+                             cpu_flags=sorted(f for f in FLAGS if f in cpu_flags()))
+    result["rerun_alone"] = sorted(set(result.get("rerun_alone", [])) | set(args.only))
+    write_json_atomic(RESULTS, result)
+    print(json.dumps(result, indent=2))
+
+
+def fidelity(variants=FAST) -> dict:
     from pluralist.data.synthetic import generate
     from pluralist.encode import get_encoder
 
@@ -108,7 +126,7 @@ def fidelity() -> dict:
     out = {}
     for corpus, texts in corpora.items():
         exact = get_encoder("minilm-exact").encode(texts)
-        for variant in FAST:
+        for variant in variants:
             fast = get_encoder(variant).encode(texts)
             cosine = (fast * exact).sum(1) / np.linalg.norm(fast, axis=1) / np.linalg.norm(exact, axis=1)
             out.setdefault(variant, {"id": get_encoder(variant).id})[corpus] = {
@@ -180,10 +198,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--accuracy", action="store_true")
     parser.add_argument("--whole-rounds", type=int, default=3)
+    parser.add_argument("--only", choices=("whole_process", "fidelity-onnx"), action="append",
+                        help="rerun only these sections and merge them into the existing results")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(rss_child(args.child)))
+        return
+    if args.only:
+        rerun_sections(args)
         return
     import torch
 
@@ -227,8 +250,10 @@ print(len(texts))
 def whole_process(rounds: int) -> dict:
     """Fresh `pluralist embed` processes against fresh sentence-transformers ones, alternating.
 
-    Both get OMP_NUM_THREADS = this process's cores, so neither is handed fewer
-    threads by a busy moment (pluralist would otherwise take only the free cores)."""
+    Each picks its threads as a user's command would: torch takes every core,
+    pluralist the cores other processes leave free (runtime.py). Forcing both to
+    every core on a busy shared machine made both slower, pluralist the more
+    (77.5 s against 97.6 s in one such pair), since its threads then spin."""
     import os
 
     from pluralist.encode.base import concrete_encoder_name
@@ -244,8 +269,9 @@ def whole_process(rounds: int) -> dict:
         data.write_text("".join(json.dumps({"prompt": "Give advice.", "chosen": texts[i],
                                             "rejected": texts[i + 1]}) + "\n"
                                 for i in range(0, len(texts), 2)), encoding="utf-8")
-        env = {**os.environ, "PLURALIST_CACHE": str(Path(tmp) / "cache"),
-               "OMP_NUM_THREADS": str(usable_cores())}
+        env = {name: value for name, value in os.environ.items()
+               if name not in ("OMP_NUM_THREADS", "PLURALIST_THREADS", "OMP_WAIT_POLICY")}
+        env["PLURALIST_CACHE"] = str(Path(tmp) / "cache")
         embed = [sys.executable, "-m", "pluralist.cli", "embed", str(data), "--encoder"]
         # minilm-onnx is what minilm resolves to on a CPU without bf16 instructions
         commands = {"pluralist minilm-onnx": embed + ["minilm-onnx"],
@@ -262,7 +288,8 @@ def whole_process(rounds: int) -> dict:
                 print(f"whole process round {number + 1}: {name} {seconds[name][-1]:.1f}s", flush=True)
     count = len(texts) + 1   # the texts and the one shared prompt
     median = {name: statistics.median(values) for name, values in seconds.items()}
-    return {"texts": count, "rounds": rounds, "threads": usable_cores(),
+    return {"texts": count, "rounds": rounds, "cores": usable_cores(),
+            "threads": "each command's own choice",
             "minilm_resolves_to": concrete_encoder_name("minilm"),
             "seconds": {name: [round(v, 2) for v in values] for name, values in seconds.items()},
             "texts_per_s_median": {name: round(count / m, 1) for name, m in median.items()},
