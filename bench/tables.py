@@ -39,6 +39,15 @@ def encode_table(r: dict) -> str:
     c = r["cached_rerun"]
     lines.append(f"A cached re-run of {c['texts']} texts embedded {c['embedded']} "
                  f"({c['texts_per_s']:,} texts/s).")
+    if "whole_process" in r:
+        w = r["whole_process"]
+        lines.append(f"Whole process (a fresh command: import, model load, {w['texts']:,} texts of ~480 "
+                     f"characters, no vectors cached; median of {w['rounds']} alternating runs, "
+                     f"{w['cores']} cores, threads as each command picks them): sentence-transformers "
+                     f"{w['texts_per_s_median']['sentence-transformers']:.1f} texts/s; " + "; ".join(
+                         f"`{name.removeprefix('pluralist ')}` {w['texts_per_s_median'][name]:.1f} "
+                         f"({ratio:.2f}x)" for name, ratio in w["ratio_to_sentence_transformers"].items())
+                     + ".")
     if "accuracy" in r:
         acc = r["accuracy"]
         lines.append("Accuracy on the demo split (seen / unseen k=20): " + "; ".join(

@@ -167,12 +167,24 @@ def test_minilm_resolves_to_the_fastest_variant_the_cpu_supports(monkeypatch):
         minilm.fastest_precision.cache_clear()
         return minilm.fastest_precision()
 
+    from pluralist.encode import onnx
+    from pluralist.encode.base import concrete_encoder_name
+
+    avx2_only = ["avx", "avx2", "fma", "f16c"]
     try:
-        assert resolve([]) == "fp32"
+        monkeypatch.setattr(onnx, "onnx_available", lambda: True)
+        assert resolve(avx2_only) == "onnx" and resolve([]) == "onnx"
+        assert concrete_encoder_name("minilm") == "minilm-onnx"
+        monkeypatch.setattr(int8, "int8_available", lambda: True)
+        assert resolve(avx2_only + ["avx512f", "avx512_vnni"]) == "onnx"   # never bf16 without it
+        monkeypatch.setattr(onnx, "onnx_available", lambda: False)
+        assert resolve(avx2_only) == "fp32"
         assert resolve(["avx512_bf16"]) == "bf16"
         monkeypatch.setattr(int8, "int8_available", lambda: True)
         assert resolve(["avx512_bf16", "avx512_vnni"]) == "int8"
         assert resolve(["avx512_vnni"]) == "fp32"  # int8's other products run in bf16
+        monkeypatch.setattr(onnx, "onnx_available", lambda: True)
+        assert resolve(["avx512_bf16", "avx512_vnni"]) == "int8"
         monkeypatch.setattr(int8, "int8_available", lambda: False)
         assert resolve(["avx512_bf16", "avx512_vnni"]) == "bf16"
     finally:

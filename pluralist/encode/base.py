@@ -45,7 +45,7 @@ HASHING_DIMS = (8, 65536)   # fewer hashed slots than 8 collide on almost every 
 @functools.cache
 def get_encoder(name: str) -> Encoder:
     """'minilm' (bundled, fastest faithful variant), 'minilm-exact' (fp32),
-    'minilm-int8', 'minilm-bf16', 'hashing[:DIM]', or 'hf:PATH[:mean|last]'.
+    'minilm-int8', 'minilm-bf16', 'minilm-onnx', 'hashing[:DIM]', or 'hf:PATH[:mean|last]'.
 
     Encoders are built once per process: checking a model's encoder and then
     embedding with it must not load a transformer twice. A name ending in '@cuda'
@@ -87,7 +87,8 @@ def concrete_encoder_name(name: str) -> str:
         return name
     from .minilm import fastest_precision
 
-    return {"int8": "minilm-int8", "bf16": "minilm-bf16", "fp32": "minilm-exact"}[fastest_precision()]
+    return {"int8": "minilm-int8", "bf16": "minilm-bf16", "fp32": "minilm-exact",
+            "onnx": "minilm-onnx"}[fastest_precision()]
 
 
 def check_encoder_name(name: str) -> None:
@@ -110,7 +111,7 @@ def check_encoder_name(name: str) -> None:
             raise EncoderError(f"{path}: not a local transformers model (no config.json)")
         return
     raise EncoderError(f"unknown encoder {name!r}; use minilm, minilm-exact, minilm-int8, "
-                       "minilm-bf16, hashing[:DIM] "
+                       "minilm-bf16, minilm-onnx, hashing[:DIM] "
                        "or hf:PATH[:mean|last]")
 
 

