@@ -103,6 +103,27 @@ class PreferenceData:
         for start in range(0, len(rows), size):
             yield self.batch(rows[start:start + size])
 
+    def streamed_batches(self, rows, size: int = EVAL_BATCH):
+        """(rows, batch) for consecutive runs of at most `size` rows, the embeddings gathered
+        into two (size, D) buffers reused from batch to batch: a batch is valid only until
+        the next one is drawn (the training loop's use). A fresh (B, D) tensor per batch
+        costs its page faults and allocation every step; index_select into a buffer is one
+        pass over the rows read, and no per-row Python object is ever made."""
+        rows = np.asarray(rows)
+        size = max(1, min(size, len(rows)))
+        chosen_buffer, rejected_buffer = torch.empty(size, self.dim), torch.empty(size, self.dim)
+        for start in range(0, len(rows), size):
+            picked = rows[start:start + size]
+            index = torch.from_numpy(np.ascontiguousarray(picked, dtype=np.int64))
+            n = len(index)
+            chosen = torch.index_select(self.vectors, 0, torch.index_select(self.chosen, 0, index),
+                                        out=chosen_buffer[:n])
+            rejected = torch.index_select(self.vectors, 0, torch.index_select(self.rejected, 0, index),
+                                          out=rejected_buffer[:n])
+            small = (torch.index_select(t, 0, index) for t in (self.prompt, self.rater, self.tie,
+                                                                self.strength, self.weight))
+            yield picked, Batch(chosen, rejected, next(small), self.vectors, *small)
+
     def rows_by_rater(self, rows) -> dict[int, np.ndarray]:
         rows = np.asarray(rows)
         raters = self.rater.numpy()[rows]
