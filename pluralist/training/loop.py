@@ -70,7 +70,7 @@ def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig 
         for epoch in range(config.epochs):
             model.e_step(data, train_rows)
             noise.start_epoch(model, data, train_rows, val_rows)
-            train_loss = _epoch(model, data, rng.permutation(train_rows), optimizer,
+            train_loss = _epoch(model, data, model.epoch_order(data, train_rows, rng), optimizer,
                                 config.batch_size, noise)
             val = evaluate_rows(model, data, val_rows, noise)
             history.append({"epoch": epoch + 1, "train_loss": train_loss, **val})

@@ -64,6 +64,10 @@ class Decomposed(LinearRaterModel):
     def item_design(self, emb, prompt=None):
         return torch.zeros(len(emb)), emb @ self.directions
 
+    def pair_design(self, batch):
+        # linear: one projection of the difference instead of two of the items
+        return torch.zeros(len(batch)), (batch.chosen - batch.rejected) @ self.directions
+
     def theta(self, rater):
         table = self.population_weights + self.rater_offsets
         return gather_rater(table, rater, self.population_theta())
