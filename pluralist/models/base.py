@@ -50,6 +50,10 @@ class PreferenceModel(nn.Module):
     personalised: ClassVar[bool] = True         # has per-rater preferences (bt has not)
     # shared Config fields this family has no use for: setting one is refused, not ignored
     unused_options: ClassVar[tuple[str, ...]] = ()
+    # The training loss reads a batch's embeddings only as chosen - rejected: the loop may
+    # then stream the difference as `chosen` and zeros as `rejected` (data.py), the same
+    # loss to the bit from one gather pass over the vector table instead of two.
+    trains_on_differences: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig, *, dim: int, raters: tuple[str, ...]):
         super().__init__()

@@ -93,7 +93,9 @@ def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig 
 def _epoch(model, data, rows, optimizer, batch_size, noise: LabelNoise) -> float:
     model.train()
     total, count = torch.zeros((), dtype=torch.float64), 0
-    for picked, batch in data.streamed_batches(rows, batch_size):
+    # differences streamed only where nothing but the model's loss reads the batch
+    differences = model.trains_on_differences and type(noise) is LabelNoise
+    for picked, batch in data.streamed_batches(rows, batch_size, differences=differences):
         noise.before_step(picked, batch)
         batch = noise.weigh(picked, batch)
         loss = model.loss(batch)

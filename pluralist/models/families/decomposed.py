@@ -35,6 +35,7 @@ class DecomposedConfig(ModelConfig):
 @register
 class Decomposed(LinearRaterModel):
     family = "decomposed"
+    trains_on_differences = True   # pair_design reads chosen - rejected only
     Config = DecomposedConfig
     rank_option = "directions"
 

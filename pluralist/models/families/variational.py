@@ -40,6 +40,7 @@ class VariationalConfig(ModelConfig):
 class Variational(LinearRaterModel):
     family = "variational"
     unused_options = ("rater_l2",)   # no L2 penalty on per-rater parameters
+    trains_on_differences = True   # pair_design reads chosen - rejected only
     Config = VariationalConfig
     rank_option = "latent"
 
