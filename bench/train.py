@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -155,28 +156,39 @@ def main() -> None:
 
     previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     if args.scale:
+        load = round(os.getloadavg()[0], 2)
         out = subprocess.run([sys.executable, __file__, "--scale-child", "--batch-size", str(args.batch_size)],
                              capture_output=True, text=True, check=True)
-        row = json.loads(out.stdout.strip().splitlines()[-1])
+        row = {**json.loads(out.stdout.strip().splitlines()[-1]), "load_average_at_start": load}
         print(json.dumps(row), flush=True)
-        write_json_atomic(RESULTS, {**previous, "scale": row})
+        previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}   # read again: a
+        write_json_atomic(RESULTS, {**previous, "scale": row})                  # default run may have written
         return
     from pluralist.models import family_names
 
-    rows = []
+    rows = list(previous.get("results", []))
     for n in args.sizes:
         for family in args.families or family_names():
+            load = round(os.getloadavg()[0], 2)
             out = subprocess.run([sys.executable, __file__, "--child", family, str(n),
                                   "--epochs", str(args.epochs), "--batch-size", str(args.batch_size)],
                                  capture_output=True, text=True, check=True)
-            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-            print(json.dumps(rows[-1]), flush=True)
-    kept = {"scale": previous["scale"]} if "scale" in previous else {}
-    write_json_atomic(RESULTS, {"dim": DIM, "texts": TEXTS, "raters": RATERS, "results": rows, **kept,
-                                "machine": {"cpus": __import__("os").cpu_count(),
-                                            "torch_threads": torch.get_num_threads(),
-                                            "processor": platform.machine(),
-                                            "torch": torch.__version__}})
+            row = {**json.loads(out.stdout.strip().splitlines()[-1]), "load_average_at_start": load}
+            print(json.dumps(row), flush=True)
+            # each row replaces its (family, size) in place as soon as it is measured: a run
+            # cut short leaves the rows it did not reach as they were (without a load figure)
+            same = [i for i, old in enumerate(rows) if (old["family"], old["comparisons"]) == (family, n)]
+            if same:
+                rows[same[0]] = row
+            else:
+                rows.append(row)
+            previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+            kept = {k: previous[k] for k in ("scale",) if k in previous}
+            write_json_atomic(RESULTS, {"dim": DIM, "texts": TEXTS, "raters": RATERS, "results": rows, **kept,
+                                        "machine": {"cpus": os.cpu_count(),
+                                                    "torch_threads": torch.get_num_threads(),
+                                                    "processor": platform.machine(),
+                                                    "torch": torch.__version__}})
 
 if __name__ == "__main__":
     main()
