@@ -140,6 +140,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4096)
     parser.add_argument("--scale", action="store_true",
                         help="lowrank at 10M comparisons over 1M texts, 2 epochs (the 'scale' key)")
+    parser.add_argument("--results", type=Path, default=RESULTS,
+                        help="the JSON written (another file keeps a side run out of the README's)")
     parser.add_argument("--child", nargs=2, metavar=("FAMILY", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--scale-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -154,15 +156,15 @@ def main() -> None:
 
     import torch
 
-    previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    previous = json.loads(args.results.read_text()) if args.results.is_file() else {}
     if args.scale:
         load = round(os.getloadavg()[0], 2)
         out = subprocess.run([sys.executable, __file__, "--scale-child", "--batch-size", str(args.batch_size)],
                              capture_output=True, text=True, check=True)
         row = {**json.loads(out.stdout.strip().splitlines()[-1]), "load_average_at_start": load}
         print(json.dumps(row), flush=True)
-        previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}   # read again: a
-        write_json_atomic(RESULTS, {**previous, "scale": row})                  # default run may have written
+        previous = json.loads(args.results.read_text()) if args.results.is_file() else {}   # read again: a
+        write_json_atomic(args.results, {**previous, "scale": row})                  # default run may have written
         return
     from pluralist.models import family_names
 
@@ -182,9 +184,9 @@ def main() -> None:
                 rows[same[0]] = row
             else:
                 rows.append(row)
-            previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+            previous = json.loads(args.results.read_text()) if args.results.is_file() else {}
             kept = {k: previous[k] for k in ("scale",) if k in previous}
-            write_json_atomic(RESULTS, {"dim": DIM, "texts": TEXTS, "raters": RATERS, "results": rows, **kept,
+            write_json_atomic(args.results, {"dim": DIM, "texts": TEXTS, "raters": RATERS, "results": rows, **kept,
                                         "machine": {"cpus": os.cpu_count(),
                                                     "torch_threads": torch.get_num_threads(),
                                                     "processor": platform.machine(),
