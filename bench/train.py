@@ -96,7 +96,7 @@ def run_scale(batch_size: int) -> dict:
             "batch_size": batch_size, "holdout": "pairs", "generate_s": round(generate_s, 2),
             "wall_s": round(seconds, 2), "comparisons_per_s": round(n * result.epochs_run / seconds),
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "val_accuracy": round(result.best_val_accuracy, 4)}
+            "torch_threads": torch.get_num_threads(), "val_accuracy": round(result.best_val_accuracy, 4)}
 
 
 def run_one(family: str, n: int, epochs: int, batch_size: int) -> dict:
