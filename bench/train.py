@@ -185,8 +185,7 @@ def main() -> None:
             else:
                 rows.append(row)
             previous = json.loads(args.results.read_text()) if args.results.is_file() else {}
-            kept = {k: previous[k] for k in ("scale",) if k in previous}
-            write_json_atomic(args.results, {"dim": DIM, "texts": TEXTS, "raters": RATERS, "results": rows, **kept,
+            write_json_atomic(args.results, {**previous, "dim": DIM, "texts": TEXTS, "raters": RATERS, "results": rows,
                                         "machine": {"cpus": os.cpu_count(),
                                                     "torch_threads": torch.get_num_threads(),
                                                     "processor": platform.machine(),
