@@ -7,13 +7,23 @@ comparisons from 10,000 raters whose labels follow a rank-4 ground truth; the
 cost of training depends on the shapes, not on where the vectors came from.
 Each (family, size) runs in a fresh subprocess so that peak memory (max RSS)
 is its own. Every epoch is run (no early stopping) so times compare.
-Writes bench/results/train.json.
+
+    python bench/train.py --scale
+
+runs `lowrank` alone at scale: 10M comparisons over 1M distinct texts (a 1.5 GB
+float32 vector table) from 100,000 raters, 2 epochs, validation held out by pairs
+(the text holdout's per-comparison component search is the part of training that
+does not yet scale: see its row in the results). Vectors are generated in chunks
+and labels from (T, K) projections, never an (N, D) copy. Writes its row under
+"scale" in bench/results/train.json, leaving the rest of the file as it was (and the
+default run leaves "scale" as it was).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -28,22 +38,65 @@ RESULTS = Path(__file__).parent / "results" / "train.json"
 DIM, TEXTS, RATERS, TRUE_RANK = 384, 20_000, 10_000, 4
 
 
-def make_data(n: int, seed: int = 0):
+SCALE = {"comparisons": 10_000_000, "texts": 1_000_000, "raters": 100_000, "epochs": 2}
+CHUNK = 1 << 16   # rows generated at once: bounds the float64 temporaries
+
+
+def unit_vectors(rng, texts: int) -> np.ndarray:
+    """(texts, DIM) float32 unit vectors, drawn chunk by chunk (the same draws as one call)."""
+    vectors = np.empty((texts, DIM), dtype=np.float32)
+    for start in range(0, texts, CHUNK):
+        chunk = vectors[start:start + CHUNK]
+        chunk[:] = rng.standard_normal(chunk.shape)
+        chunk /= np.linalg.norm(chunk, axis=1, keepdims=True)
+    return vectors
+
+
+def make_data(n: int, seed: int = 0, *, texts: int = TEXTS, raters: int = RATERS):
     from pluralist.models import PreferenceData
 
     rng = np.random.default_rng(seed)
-    vectors = rng.standard_normal((TEXTS, DIM)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors = unit_vectors(rng, texts)
     basis = rng.standard_normal((DIM, TRUE_RANK)).astype(np.float32) * 3
-    weights = rng.standard_normal((RATERS, TRUE_RANK)).astype(np.float32)
-    rater = rng.integers(RATERS, size=n)
-    a, b = rng.integers(TEXTS, size=n), rng.integers(TEXTS, size=n)
-    b = np.where(a == b, (b + 1) % TEXTS, b)
+    weights = rng.standard_normal((raters, TRUE_RANK)).astype(np.float32)
+    rater = rng.integers(raters, size=n)
+    a, b = rng.integers(texts, size=n), rng.integers(texts, size=n)
+    b = np.where(a == b, (b + 1) % texts, b)
     projected = vectors @ basis                                        # (T, K): no (N, D) copies
-    margin = np.einsum("nk,nk->n", weights[rater], projected[a] - projected[b])
+    margin = np.empty(n, dtype=np.float32)
+    for start in range(0, n, 16 * CHUNK):                              # nor (N, K) temporaries
+        part = slice(start, start + 16 * CHUNK)
+        margin[part] = np.einsum("nk,nk->n", weights[rater[part]], projected[a[part]] - projected[b[part]])
     a_wins = rng.random(n) < 1 / (1 + np.exp(-margin))
-    return PreferenceData.from_arrays(vectors, np.where(a_wins, a, b), np.where(a_wins, b, a),
-                                      rater, n_raters=RATERS)
+    chosen, rejected = np.where(a_wins, a, b), np.where(a_wins, b, a)
+    del a, b, margin, a_wins
+    return PreferenceData.from_arrays(vectors, chosen, rejected, rater, n_raters=raters)
+
+
+def run_scale(batch_size: int) -> dict:
+    """Runs inside the subprocess: lowrank at SCALE, fit alone timed (no calibration)."""
+    import torch
+
+    from pluralist.models import build_model
+    from pluralist.training.loop import TrainConfig, fit
+
+    n, epochs = SCALE["comparisons"], SCALE["epochs"]
+    started = time.perf_counter()
+    data = make_data(n, texts=SCALE["texts"], raters=SCALE["raters"])
+    generate_s = time.perf_counter() - started
+    torch.manual_seed(0)
+    model = build_model("lowrank", dim=DIM, raters=data.raters)
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=1e-2, val_fraction=0.01,
+                         patience=epochs + 1, seed=0, holdout="pairs")
+    started = time.perf_counter()
+    result = fit(model, data, np.arange(n), config)
+    seconds = time.perf_counter() - started
+    return {"family": "lowrank", "comparisons": n, "texts": SCALE["texts"], "raters": SCALE["raters"],
+            "vector_table_mib": round(data.vectors.numel() * 4 / 2**20), "epochs": result.epochs_run,
+            "batch_size": batch_size, "holdout": "pairs", "generate_s": round(generate_s, 2),
+            "wall_s": round(seconds, 2), "comparisons_per_s": round(n * result.epochs_run / seconds),
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "torch_threads": torch.get_num_threads(), "val_accuracy": round(result.best_val_accuracy, 4)}
 
 
 def run_one(family: str, n: int, epochs: int, batch_size: int) -> dict:
@@ -85,31 +138,58 @@ def main() -> None:
     parser.add_argument("--families", nargs="+", default=None)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=4096)
+    parser.add_argument("--scale", action="store_true",
+                        help="lowrank at 10M comparisons over 1M texts, 2 epochs (the 'scale' key)")
+    parser.add_argument("--results", type=Path, default=RESULTS,
+                        help="the JSON written (another file keeps a side run out of the README's)")
     parser.add_argument("--child", nargs=2, metavar=("FAMILY", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--scale-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         family, n = args.child
         print(json.dumps(run_one(family, int(n), args.epochs, args.batch_size)))
         return
+    if args.scale_child:
+        print(json.dumps(run_scale(args.batch_size)))
+        return
     from pluralist.fileio import write_json_atomic
+
+    import torch
+
+    previous = json.loads(args.results.read_text()) if args.results.is_file() else {}
+    if args.scale:
+        load = round(os.getloadavg()[0], 2)
+        out = subprocess.run([sys.executable, __file__, "--scale-child", "--batch-size", str(args.batch_size)],
+                             capture_output=True, text=True, check=True)
+        row = {**json.loads(out.stdout.strip().splitlines()[-1]), "load_average_at_start": load}
+        print(json.dumps(row), flush=True)
+        previous = json.loads(args.results.read_text()) if args.results.is_file() else {}   # read again: a
+        write_json_atomic(args.results, {**previous, "scale": row})                  # default run may have written
+        return
     from pluralist.models import family_names
 
-    rows = []
+    rows = list(previous.get("results", []))
     for n in args.sizes:
         for family in args.families or family_names():
+            load = round(os.getloadavg()[0], 2)
             out = subprocess.run([sys.executable, __file__, "--child", family, str(n),
                                   "--epochs", str(args.epochs), "--batch-size", str(args.batch_size)],
                                  capture_output=True, text=True, check=True)
-            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-            print(json.dumps(rows[-1]), flush=True)
-    import torch
-
-    write_json_atomic(RESULTS, {"dim": DIM, "texts": TEXTS, "raters": RATERS, "results": rows,
-                                "machine": {"cpus": __import__("os").cpu_count(),
-                                            "torch_threads": torch.get_num_threads(),
-                                            "processor": platform.machine(),
-                                            "torch": torch.__version__}})
-
+            row = {**json.loads(out.stdout.strip().splitlines()[-1]), "load_average_at_start": load}
+            print(json.dumps(row), flush=True)
+            # each row replaces its (family, size) in place as soon as it is measured: a run
+            # cut short leaves the rows it did not reach as they were (without a load figure)
+            same = [i for i, old in enumerate(rows) if (old["family"], old["comparisons"]) == (family, n)]
+            if same:
+                rows[same[0]] = row
+            else:
+                rows.append(row)
+            previous = json.loads(args.results.read_text()) if args.results.is_file() else {}
+            write_json_atomic(args.results, {**previous, "dim": DIM, "texts": TEXTS, "raters": RATERS, "results": rows,
+                                        "machine": {"cpus": os.cpu_count(),
+                                                    "torch_threads": torch.get_num_threads(),
+                                                    "processor": platform.machine(),
+                                                    "torch": torch.__version__}})
 
 if __name__ == "__main__":
     main()

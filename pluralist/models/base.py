@@ -50,6 +50,10 @@ class PreferenceModel(nn.Module):
     personalised: ClassVar[bool] = True         # has per-rater preferences (bt has not)
     # shared Config fields this family has no use for: setting one is refused, not ignored
     unused_options: ClassVar[tuple[str, ...]] = ()
+    # The training loss reads a batch's embeddings only as chosen - rejected: the loop may
+    # then stream the difference as `chosen` and zeros as `rejected` (data.py), the same
+    # loss to the bit from one gather pass over the vector table instead of two.
+    trains_on_differences: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig, *, dim: int, raters: tuple[str, ...]):
         super().__init__()
@@ -167,6 +171,12 @@ class PreferenceModel(nn.Module):
     def prepare(self, data: PreferenceData, rows) -> None:
         """Before training: data-dependent initialisation (e.g. PCA directions)."""
 
+    def epoch_order(self, data: PreferenceData, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The order in which an epoch visits the training rows (consecutive runs become
+        minibatches): a fresh shuffle. A family whose step costs per rater in the batch
+        (an encoder of each rater's context) groups rows by rater instead."""
+        return rng.permutation(rows)
+
     def e_step(self, data: PreferenceData, rows) -> None:
         """At the start of every epoch: EM-style families update latent assignments."""
 
@@ -214,9 +224,15 @@ class LinearRaterModel(PreferenceModel):
             return self.fitted_population
         return self.default_population_theta()
 
+    def reads_prompt(self) -> bool:
+        """Whether item_design reads the prompt: where it does not, pair_design passes None
+        and the batch's (B, D) prompt gather is never made."""
+        return True
+
     def pair_design(self, batch: Batch):
-        off_c, x_c = self.item_design(batch.chosen, batch.prompt)
-        off_r, x_r = self.item_design(batch.rejected, batch.prompt)
+        prompt = batch.prompt if self.reads_prompt() else None
+        off_c, x_c = self.item_design(batch.chosen, prompt)
+        off_r, x_r = self.item_design(batch.rejected, prompt)
         return off_c - off_r, x_c - x_r
 
     def margin(self, batch: Batch) -> torch.Tensor:

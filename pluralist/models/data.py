@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..data.table import ComparisonTable
 from ..encode.embed import TableEmbeddings
@@ -102,6 +103,41 @@ class PreferenceData:
         """The rows as consecutive batches of at most `size` (for passes without gradients)."""
         for start in range(0, len(rows), size):
             yield self.batch(rows[start:start + size])
+
+    def streamed_batches(self, rows, size: int = EVAL_BATCH, *, differences: bool = False):
+        """(rows, batch) for consecutive runs of at most `size` rows, the embeddings gathered
+        into two (size, D) buffers reused from batch to batch: a batch is valid only until
+        the next one is drawn (the training loop's use). A fresh (B, D) tensor per batch
+        costs its page faults and allocation every step; index_select into a buffer is one
+        pass over the rows read, and no per-row Python object is ever made.
+
+        differences: `chosen` holds chosen - rejected and `rejected` zeros, for a model
+        whose loss reads only their difference (trains_on_differences). One embedding_bag
+        pass (weights +1, -1) reads both rows and writes one: random rows of a table far
+        larger than the caches cost their memory latency, paid once instead of twice."""
+        rows = np.asarray(rows)
+        size = max(1, min(size, len(rows)))
+        chosen_buffer, rejected_buffer = torch.empty(size, self.dim), torch.empty(size, self.dim)
+        if differences:
+            rejected_buffer.zero_()
+            signs = torch.tensor([1.0, -1.0]).repeat(size, 1)
+        for start in range(0, len(rows), size):
+            picked = rows[start:start + size]
+            index = torch.from_numpy(np.ascontiguousarray(picked, dtype=np.int64))
+            n = len(index)
+            if differences:
+                pairs = torch.stack([torch.index_select(self.chosen, 0, index),
+                                     torch.index_select(self.rejected, 0, index)], 1)
+                chosen = F.embedding_bag(pairs, self.vectors, mode="sum", per_sample_weights=signs[:n])
+                rejected = rejected_buffer[:n]
+            else:
+                chosen = torch.index_select(self.vectors, 0, torch.index_select(self.chosen, 0, index),
+                                            out=chosen_buffer[:n])
+                rejected = torch.index_select(self.vectors, 0, torch.index_select(self.rejected, 0, index),
+                                              out=rejected_buffer[:n])
+            small = (torch.index_select(t, 0, index) for t in (self.prompt, self.rater, self.tie,
+                                                                self.strength, self.weight))
+            yield picked, Batch(chosen, rejected, next(small), self.vectors, *small)
 
     def rows_by_rater(self, rows) -> dict[int, np.ndarray]:
         rows = np.asarray(rows)

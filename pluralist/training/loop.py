@@ -70,7 +70,7 @@ def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig 
         for epoch in range(config.epochs):
             model.e_step(data, train_rows)
             noise.start_epoch(model, data, train_rows, val_rows)
-            train_loss = _epoch(model, data, rng.permutation(train_rows), optimizer,
+            train_loss = _epoch(model, data, model.epoch_order(data, train_rows, rng), optimizer,
                                 config.batch_size, noise)
             val = evaluate_rows(model, data, val_rows, noise)
             history.append({"epoch": epoch + 1, "train_loss": train_loss, **val})
@@ -92,18 +92,19 @@ def fit(model: PreferenceModel, data: PreferenceData, rows, config: TrainConfig 
 
 def _epoch(model, data, rows, optimizer, batch_size, noise: LabelNoise) -> float:
     model.train()
-    total, count = 0.0, 0
-    for start in range(0, len(rows), batch_size):
-        picked = rows[start:start + batch_size]
-        batch = data.batch(picked)
+    total, count = torch.zeros((), dtype=torch.float64), 0
+    # differences streamed only where nothing but the model's loss reads the batch
+    differences = model.trains_on_differences and type(noise) is LabelNoise
+    for picked, batch in data.streamed_batches(rows, batch_size, differences=differences):
         noise.before_step(picked, batch)
         batch = noise.weigh(picked, batch)
         loss = model.loss(batch)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        total, count = total + loss.item() * len(batch), count + len(batch)
-    return total / max(count, 1)
+        # summed as a tensor: no conversion to a Python float at every step
+        total, count = total + loss.detach().double() * len(batch), count + len(batch)
+    return float(total) / max(count, 1)
 
 
 def evaluate_rows(model: PreferenceModel, data: PreferenceData, rows,
@@ -112,7 +113,7 @@ def evaluate_rows(model: PreferenceModel, data: PreferenceData, rows,
     log-loss of the labels as the label-noise strategy's noise model predicts them."""
     hits, log_loss, n = 0.0, 0.0, 0
     with evaluating(model):
-        for batch in data.batches(rows):
+        for _, batch in data.streamed_batches(rows):
             hits += float(correct(model.margin(batch).numpy(), batch.tie.numpy()).sum())
             log_prob = noise.observed_log_prob(model, batch)
             log_loss -= float(log_prob.sum())

@@ -34,6 +34,9 @@ class BradleyTerry(LinearRaterModel):
         self.head = nn.Linear(dim, 1) if config.hidden == 0 else nn.Sequential(
             nn.Linear(dim, config.hidden), nn.GELU(), nn.Linear(config.hidden, 1))
 
+    def reads_prompt(self):
+        return False
+
     def item_design(self, emb, prompt=None):
         return self.head(emb).squeeze(-1), emb.new_zeros(len(emb), 0)
 

@@ -35,6 +35,7 @@ class DecomposedConfig(ModelConfig):
 @register
 class Decomposed(LinearRaterModel):
     family = "decomposed"
+    trains_on_differences = True   # pair_design reads chosen - rejected only
     Config = DecomposedConfig
     rank_option = "directions"
 
@@ -63,6 +64,10 @@ class Decomposed(LinearRaterModel):
 
     def item_design(self, emb, prompt=None):
         return torch.zeros(len(emb)), emb @ self.directions
+
+    def pair_design(self, batch):
+        # linear: one projection of the difference instead of two of the items
+        return torch.zeros(len(batch)), (batch.chosen - batch.rejected) @ self.directions
 
     def theta(self, rater):
         table = self.population_weights + self.rater_offsets

@@ -54,13 +54,22 @@ class IdealPoint(LinearRaterModel):
             return base
         return base + self.prompt_map(prompt).view(n, *self.prototypes.shape)
 
+    def reads_prompt(self):
+        return self.config.prompt_conditioned
+
     def item_design(self, emb, prompt=None):
         f = self.item_map(emb)                                              # (B, m)
-        protos = self.prototypes_for(prompt, len(emb))                      # (B, K, m)
         if self.config.score == "angle":
-            return torch.zeros(len(emb)), torch.einsum("bm,bkm->bk", F.normalize(f, dim=-1), protos)
+            return torch.zeros(len(emb)), self._against_prototypes(F.normalize(f, dim=-1), prompt)
         # -||f - p||^2 = -||f||^2 + 2 f.p - ||p||^2; the last term is the same for every item
-        return -(f ** 2).sum(-1), 2 * torch.einsum("bm,bkm->bk", f, protos)
+        return -(f ** 2).sum(-1), 2 * self._against_prototypes(f, prompt)
+
+    def _against_prototypes(self, f, prompt) -> torch.Tensor:
+        """(B, K) f . P_k; without a prompt shift one (B, m) x (m, K) product, not a
+        batched product against B copies of the same prototypes."""
+        if not self.config.prompt_conditioned or prompt is None:
+            return f @ self.prototypes.T
+        return torch.einsum("bm,bkm->bk", f, self.prototypes_for(prompt, len(f)))
 
     def theta(self, rater):
         return gather_rater(F.softmax(self.rater_logits, -1), rater, self.population_theta())

@@ -31,6 +31,7 @@ class LowRankConfig(ModelConfig):
 @register
 class LowRank(LinearRaterModel):
     family = "lowrank"
+    trains_on_differences = True   # pair_design reads chosen - rejected only
     Config = LowRankConfig
     rank_option = "rank"
 

@@ -68,14 +68,18 @@ class Mixture(PreferenceModel):
         return preference_log_prob(d, batch.strength[:, None], batch.tie[:, None], threshold,
                                    self.config.ties)
 
+    def _prompt(self, batch):
+        """The batch's prompts where the router reads them (else never gathered)."""
+        return batch.prompt if self.config.router else None
+
     # --- the contract -------------------------------------------------------
     def log_prob(self, batch):
-        return torch.logsumexp(self.log_weights(batch.rater, batch.prompt)
+        return torch.logsumexp(self.log_weights(batch.rater, self._prompt(batch))
                                + self.component_log_probs(batch), -1)
 
     def margin(self, batch):
         """The logit of the mixture's P(chosen preferred)."""
-        log_w = self.log_weights(batch.rater, batch.prompt)
+        log_w = self.log_weights(batch.rater, self._prompt(batch))
         d = self.heads(batch.chosen) - self.heads(batch.rejected)
         return _mixed_margin(log_w, d)
 

@@ -24,6 +24,8 @@ from ..base import LinearRaterModel, ModelConfig, RaterProfile, gather_rater
 from ..registry import option, register, size
 
 ACTIVE_UNIT_VARIANCE = 0.01
+ENCODE_CHUNK = 1024   # raters encoded at once by the e-step: memory, not the result, decides
+RUN_CONTEXTS = 4   # a training run of one rater's rows is this many context lengths at most
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class VariationalConfig(ModelConfig):
 class Variational(LinearRaterModel):
     family = "variational"
     unused_options = ("rater_l2",)   # no L2 penalty on per-rater parameters
+    trains_on_differences = True   # pair_design reads chosen - rejected only
     Config = VariationalConfig
     rank_option = "latent"
 
@@ -49,7 +52,8 @@ class Variational(LinearRaterModel):
         self.base = nn.Linear(dim, 1)
         self.decoder = nn.Linear(dim, config.latent, bias=False)         # W^T
         self.register_buffer("rater_latent", torch.zeros(len(self.raters), config.latent))
-        self._contexts: torch.Tensor | None = None                       # (R, C, D), not saved
+        self._context: torch.Tensor | None = None    # (R, C) rows of each rater's context, not saved
+        self._source: tuple = ()                     # the vectors and index arrays those rows index
 
     def posterior(self, differences: torch.Tensor, mask: torch.Tensor | None = None):
         """differences (R, C, D) of chosen minus rejected; mask (R, C). -> mean, log_var (R, L)."""
@@ -63,7 +67,9 @@ class Variational(LinearRaterModel):
     # --- training -----------------------------------------------------------
     @torch.no_grad()
     def e_step(self, data, rows):
-        """Resample each rater's context and refresh the latent means used for evaluation."""
+        """Resample each rater's context and refresh the latent means used for evaluation.
+        The contexts are kept as rows of `data` (R, C), gathered when encoded: a dense
+        (R, C, D) copy would be 245 MB at 10,000 raters, refilled every epoch."""
         rng = np.random.default_rng(int(torch.randint(0, 2**31, ())))
         rows = rng.permutation(np.asarray(rows))
         raters = data.rater.numpy()[rows]
@@ -72,20 +78,44 @@ class Variational(LinearRaterModel):
         rows, raters = rows[order], raters[order]
         slot = np.arange(len(rows)) - np.searchsorted(raters, raters, side="left")
         keep = slot < self.config.context
-        rows, raters, slot = rows[keep], torch.from_numpy(raters[keep]), torch.from_numpy(slot[keep])
-        batch = data.batch(rows)
-        contexts = torch.zeros(self.n_raters, self.config.context, self.dim)
-        mask = torch.zeros(self.n_raters, self.config.context)
-        contexts[raters, slot] = batch.chosen - batch.rejected
-        mask[raters, slot] = 1.0
-        self._contexts, self._mask = contexts, mask
-        self.rater_latent.copy_(self.posterior(contexts, mask)[0])
+        context = np.full((self.n_raters, self.config.context), -1, dtype=np.int64)
+        context[raters[keep], slot[keep]] = rows[keep]
+        self._context, self._source = torch.from_numpy(context), (data.vectors, data.chosen, data.rejected)
+        for start in range(0, self.n_raters, ENCODE_CHUNK):
+            chunk = torch.arange(start, min(start + ENCODE_CHUNK, self.n_raters))
+            self.rater_latent[chunk] = self.posterior(*self._contexts_of(chunk))[0]
+
+    def _contexts_of(self, raters: torch.Tensor):
+        """(differences (U, C, D), mask (U, C)) of these raters' current contexts; empty
+        slots hold some row's difference, weighed zero by the mask."""
+        rows = self._context[raters]
+        vectors, chosen, rejected = self._source
+        flat = rows.clamp(min=0).flatten()
+        differences = (torch.index_select(vectors, 0, torch.index_select(chosen, 0, flat))
+                       - torch.index_select(vectors, 0, torch.index_select(rejected, 0, flat)))
+        return differences.view(*rows.shape, -1), (rows >= 0).float()
 
     finalize = e_step
 
+    def epoch_order(self, data, rows, rng):
+        """Rows in runs of one rater each (at most `RUN_CONTEXTS` contexts long), the runs
+        shuffled: a minibatch then holds a few raters, each with many comparisons, as VPL's
+        minibatches of users with their queries do (Poddar et al., 2024), so the
+        encoder runs over a few contexts per step instead of one per comparison (with
+        rows shuffled freely a 4096-row batch over 10,000 raters encodes about 3,400)."""
+        rows = rng.permutation(np.asarray(rows))
+        raters = data.rater.numpy()[rows]
+        order = np.argsort(raters, kind="stable")             # random order within each rater
+        rows, raters = rows[order], raters[order]
+        slot = np.arange(len(rows)) - np.searchsorted(raters, raters, side="left")
+        run_length = RUN_CONTEXTS * self.config.context
+        run = np.cumsum(np.r_[True, (raters[1:] != raters[:-1]) | (slot[1:] % run_length == 0)]) - 1
+        shuffled = rng.permutation(run[-1] + 1) if len(rows) else run
+        return rows[np.argsort(shuffled[run], kind="stable")]
+
     def loss(self, batch):
         raters, inverse = torch.unique(batch.rater.clamp(min=0), return_inverse=True)
-        mean, log_var = self.posterior(self._contexts[raters], self._mask[raters])
+        mean, log_var = self.posterior(*self._contexts_of(raters))
         z = mean + torch.randn_like(mean) * (0.5 * log_var).exp()           # reparameterised
         offset, design = self.pair_design(batch)
         margin = offset + (design * z[inverse]).sum(-1)
@@ -97,6 +127,11 @@ class Variational(LinearRaterModel):
     # --- the linear-in-z decoder ----------------------------------------------
     def item_design(self, emb, prompt=None):
         return self.base(emb).squeeze(-1), self.decoder(emb)
+
+    def pair_design(self, batch):
+        # Both maps are linear: one pass over the difference instead of two (the bias cancels).
+        diff = batch.chosen - batch.rejected
+        return diff @ self.base.weight[0], self.decoder(diff)
 
     def theta(self, rater):
         return gather_rater(self.rater_latent, rater, self.population_theta())
