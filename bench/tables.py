@@ -62,10 +62,36 @@ def train_table(r: dict) -> str:
              "10 epochs, batch 4096, each run in its own process):", "",
              "| family | comparisons | wall s | comparisons/s | peak RSS MiB | adapt k=20 median ms |",
              "|---|---|---|---|---|---|"]
+    lowrank = {row["comparisons"]: row["wall_s"] for row in r["results"] if row["family"] == "lowrank"}
+    lines[2] = lines[2].replace("| wall s |", "| wall s | / lowrank |")
+    lines[3] += "---|"
     for row in r["results"]:
-        lines.append(f"| {row['family']} | {row['comparisons']:,} | {row['wall_s']} | "
+        ratio = f"{row['wall_s'] / lowrank[row['comparisons']]:.2f}" if row["comparisons"] in lowrank else "-"
+        lines.append(f"| {row['family']} | {row['comparisons']:,} | {row['wall_s']} | {ratio} | "
                      f"{row['comparisons_per_s']:,} | {row['peak_rss_mib']} | {row['adapt_k20_median_ms']} |")
+    if "scale" in r:
+        s = r["scale"]
+        lines += ["", f"At scale, `python bench/train.py --scale`: `{s['family']}` on {s['comparisons']:,} "
+                  f"comparisons over {s['texts']:,} texts ({s['vector_table_mib']:,} MiB of vectors) and "
+                  f"{s['raters']:,} raters, {s['epochs']} epochs in {s['wall_s']} s "
+                  f"({s['comparisons_per_s']:,} comparisons/s, validation held out by {s['holdout']}), "
+                  f"peak RSS {s['peak_rss_mib']:,} MiB (targets: 60 s, 6 GiB)."]
     return "\n".join(lines)
+
+
+def read_table(r: dict) -> str:
+    small = r["small"]
+    return "\n".join([
+        f"Reading, `python bench/read.py` (`pluralist data check` on Parquet, a fresh process each, "
+        f"median of {len(r['wall_s_rounds'])} rounds on 2 cores):", "",
+        "| rows | reader | wall s | CPU s | peak RSS MiB |", "|---|---|---|---|---|",
+        f"| {r['rows']:,} ({r['file_mib']:,.0f} MiB, {r['summary']['distinct_texts']:,} texts, "
+        f"{r['summary']['raters']:,} raters) | columnar | {r['wall_s']} | {r['cpu_s']} | "
+        f"{r['peak_rss_mib']:,.0f} |",
+        *(f"| {small['rows']:,} | {name.replace('_', ' ')} | {small[name]['wall_s']} | "
+          f"{small[name]['cpu_s']} | {small[name]['peak_rss_mib']:,.0f} |"
+          for name in ("columnar", "row_reader")),
+        "", f"Targets for 10M rows: {r['targets']['wall_s']} s and {r['targets']['peak_rss_mib']:,} MiB."])
 
 
 def demo_table(r: dict) -> str:
@@ -402,7 +428,7 @@ def main() -> None:
                          ("flag_threshold", flag_threshold_table), ("real", real_table),
                          ("real", text_format_table), ("elicit", elicit_table), ("serve", serve_table),
                          ("aggregate", aggregate_table), ("threads", threads_table),
-                         ("embed_scale", embed_scale_table)):
+                         ("embed_scale", embed_scale_table), ("read", read_table)):
         if name not in loaded:   # noise.json and real.json feed several tables: read once
             loaded[name] = load(name)
         result = loaded[name]
