@@ -182,6 +182,7 @@ def test_minilm_resolves_to_the_fastest_variant_the_cpu_supports(monkeypatch):
         assert resolve(["avx512_bf16"]) == "bf16"
         monkeypatch.setattr(int8, "int8_available", lambda: True)
         assert resolve(["avx512_bf16", "avx512_vnni"]) == "int8"
+        assert resolve(["avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8"]) == "bf16"
         assert resolve(["avx512_vnni"]) == "fp32"  # int8's other products run in bf16
         monkeypatch.setattr(onnx, "onnx_available", lambda: True)
         assert resolve(["avx512_bf16", "avx512_vnni"]) == "int8"
