@@ -190,3 +190,22 @@ def test_minilm_resolves_to_the_fastest_variant_the_cpu_supports(monkeypatch):
         assert resolve(["avx512_bf16", "avx512_vnni"]) == "bf16"
     finally:
         minilm.fastest_precision.cache_clear()
+
+
+@pytest.mark.parametrize("variable, value", [("ONEDNN_MAX_CPU_ISA", "AVX2"), ("ATEN_CPU_CAPABILITY", "avx2")])
+def test_a_cpu_capped_to_avx2_never_resolves_to_bf16(monkeypatch, variable, value):
+    from pluralist.encode import minilm, onnx
+
+    monkeypatch.setattr(minilm, "cpu_flags", lambda: frozenset(
+        ["avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16"]))
+    monkeypatch.setattr(onnx, "onnx_available", lambda: True)
+    monkeypatch.setenv(variable, value)
+    minilm.fastest_precision.cache_clear()
+    try:
+        assert minilm.usable_flags() == {"avx2"}
+        assert minilm.fastest_precision() == "onnx"
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")
+        monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
+        assert "amx_bf16" not in minilm.usable_flags() and "avx512_bf16" in minilm.usable_flags()
+    finally:
+        minilm.fastest_precision.cache_clear()

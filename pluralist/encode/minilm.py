@@ -17,6 +17,7 @@ variant each. Every variant has its own id, so cached vectors never mix.
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 from ..errors import EncoderError
@@ -63,7 +64,7 @@ def fastest_precision() -> str:
     assumption."""
     from .int8 import int8_available
 
-    flags = cpu_flags()
+    flags = usable_flags()
     if not flags & {"avx512_bf16", "amx_bf16"}:
         from .onnx import onnx_available
 
@@ -72,6 +73,23 @@ def fastest_precision() -> str:
         return "bf16"
     # the int8 variant runs its other products in bf16, so it needs both
     return "int8" if flags & {"avx512_vnni", "amx_int8"} and int8_available() else "bf16"
+
+
+# What torch's kernels may use when capped by oneDNN's or ATen's variable (a machine
+# emulating an older CPU): the instruction-set flags beyond the cap, by the cap's name.
+_ISA_CAPS = {"SSE41": ("avx", "amx"), "AVX": ("avx2", "avx512", "amx"), "AVX2": ("avx512", "amx"),
+             "AVX2_VNNI": ("avx512", "amx"), "AVX2_VNNI_2": ("avx512", "amx"),
+             "AVX512_CORE": ("avx512_vnni", "avx512_bf16", "amx"),
+             "AVX512_CORE_VNNI": ("avx512_bf16", "amx"), "AVX512_CORE_BF16": ("amx",)}
+_ATEN_CAPS = {"default": ("avx", "amx"), "avx2": ("avx512", "amx")}
+
+
+def usable_flags() -> frozenset[str]:
+    """cpu_flags less those that ONEDNN_MAX_CPU_ISA or ATEN_CPU_CAPABILITY forbid torch to
+    use: under either cap a bf16 product would be emulated, so bf16 must not be chosen."""
+    beyond = (_ISA_CAPS.get(os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper(), ())
+              + _ATEN_CAPS.get(os.environ.get("ATEN_CPU_CAPABILITY", "").lower(), ()))
+    return frozenset(f for f in cpu_flags() if not f.startswith(beyond))
 
 
 @functools.cache
