@@ -19,7 +19,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 POOLINGS = ("mean", "last")
-PRECISIONS = ("fp32", "bf16", "int8", "half")
 CPU_PRECISIONS = ("fp32", "bf16", "int8")
 CUDA_PRECISIONS = ("fp32", "half")   # half: bf16 where the GPU has it, else fp16
 log = logging.getLogger("pluralist")
@@ -85,7 +84,7 @@ class TransformersEncoder:
         ids = self._tokenizer([_clean(t[:self.max_chars]) for t in texts], truncation=True,
                               max_length=self.max_length)["input_ids"]
         cut = any(len(t) > self.max_chars for t in texts)
-        self._note_truncation(self.max_length if cut else max(map(len, ids), default=0))
+        note_truncation(self, self.max_length if cut else max(map(len, ids), default=0))
         with torch.inference_mode():
             for rows in token_batches([len(row) for row in ids], self.batch_tokens, self.batch_size):
                 out[rows] = self._encode_batch([ids[i] for i in rows])
@@ -142,12 +141,14 @@ class TransformersEncoder:
         # The compact model is still fp32 here: calibration sees fp32 activations.
         quantize_linears(self._model, lambda: self.encode(list(CALIBRATION_TEXTS)))
 
-    def _note_truncation(self, longest: int) -> None:
-        """Say once per encoder that long texts are cut at the model's limit."""
-        if not self._warned_truncation and longest >= self.max_length:
-            self._warned_truncation = True
-            log.warning("%s: texts longer than %d tokens are truncated to that length",
-                        self.id, self.max_length)
+
+
+def note_truncation(encoder, longest: int) -> None:
+    """Say once per encoder (its `_warned_truncation`) that long texts are cut at its limit."""
+    if not encoder._warned_truncation and longest >= encoder.max_length:
+        encoder._warned_truncation = True
+        log.warning("%s: texts longer than %d tokens are truncated to that length",
+                    encoder.id, encoder.max_length)
 
 
 def token_batches(lengths: list[int], max_tokens: int, max_rows: int):

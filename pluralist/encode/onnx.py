@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import EncoderError
 from ..fileio import atomic_path, write_text_atomic
-from .hf import CHARS_PER_TOKEN, _clean, _fingerprint, token_batches
+from .hf import CHARS_PER_TOKEN, _clean, _fingerprint, note_truncation, token_batches
 
 EXPORT_VERSION = 1   # bump when the export recipe changes the graph's numbers
 OPSET = 17
@@ -80,7 +80,7 @@ class OnnxEncoder:
             return out
         ids = [e.ids for e in self._tokenizer.encode_batch([_clean(t[:self.max_chars]) for t in texts])]
         cut = any(len(t) > self.max_chars for t in texts)
-        self._note_truncation(self.max_length if cut else max(map(len, ids)))
+        note_truncation(self, self.max_length if cut else max(map(len, ids)))
         for rows in token_batches([len(row) for row in ids], self.batch_tokens, self.batch_size):
             out[rows] = self._encode_batch([ids[i] for i in rows])
         return out
@@ -97,11 +97,6 @@ class OnnxEncoder:
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return pooled / np.maximum(norms, 1e-12)   # as torch's normalize: never divide by 0
 
-    def _note_truncation(self, longest: int) -> None:
-        if not self._warned_truncation and longest >= self.max_length:
-            self._warned_truncation = True
-            log.warning("%s: texts longer than %d tokens are truncated to that length",
-                        self.id, self.max_length)
 
 
 def ensure_export(model: Path, file: Path) -> Path:
