@@ -62,12 +62,17 @@ def chosen_threads() -> int:
     return free_cores(usable_cores(), busy_elsewhere())
 
 
+def requested_threads() -> int:
+    """OMP_NUM_THREADS where the user set it (a whole number >= 1), else chosen_threads()."""
+    raw = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return int(raw) if raw.isdigit() and int(raw) >= 1 else chosen_threads()
+
+
 def configure_threads() -> int:
     """The thread count (OMP_NUM_THREADS where the user set it, else the chosen one) for
     torch and the BLAS it uses, and passive waiting where it is below the cores; returns
     the count. Variables the user set are left as they are."""
-    raw = os.environ.get("OMP_NUM_THREADS", "").strip()
-    threads = int(raw) if raw.isdigit() and int(raw) >= 1 else chosen_threads()
+    threads = requested_threads()
     if threads < usable_cores():   # sharing the machine: sleep, don't spin, while waiting
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):

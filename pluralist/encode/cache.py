@@ -28,6 +28,7 @@ from ..errors import DataError
 from ..fileio import atomic_path
 from .base import Encoder
 from .engine import EngineSpec, ray_blocks
+from .paths import cache_root
 
 try:
     import fcntl
@@ -38,7 +39,7 @@ log = logging.getLogger("pluralist")
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("PLURALIST_CACHE", Path.home() / ".cache" / "pluralist")) / "embeddings"
+    return cache_root() / "embeddings"
 
 
 def check_cache_root(root: str | Path | None = None) -> Path:

@@ -20,7 +20,6 @@ import hashlib
 import importlib.util
 import json
 import logging
-import os
 import warnings
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import numpy as np
 from ..errors import EncoderError
 from ..fileio import atomic_path, write_text_atomic
 from .hf import CHARS_PER_TOKEN, _clean, _fingerprint, note_truncation, token_batches
+from .paths import cache_root
 
 EXPORT_VERSION = 1   # bump when the export recipe changes the graph's numbers
 OPSET = 17
@@ -41,10 +41,8 @@ def onnx_available() -> bool:
 
 
 def export_dir() -> Path:
-    """ROOT/onnx, beside the embedding cache's ROOT/embeddings (cache.py; not imported:
-    cache.py imports base.py, which imports this module's registry)."""
-    root = os.environ.get("PLURALIST_CACHE", Path.home() / ".cache" / "pluralist")
-    return Path(root) / "onnx"
+    """ROOT/onnx, beside the embedding cache's ROOT/embeddings (paths.py)."""
+    return cache_root() / "onnx"
 
 
 class OnnxEncoder:
@@ -158,10 +156,9 @@ def _last_hidden(bert):
 def _session(file: Path):
     import onnxruntime as ort
 
-    from ..runtime import chosen_threads, usable_cores
+    from ..runtime import requested_threads, usable_cores
 
-    raw = os.environ.get("OMP_NUM_THREADS", "").strip()
-    threads = int(raw) if raw.isdigit() and int(raw) >= 1 else chosen_threads()
+    threads = requested_threads()
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
