@@ -42,7 +42,7 @@ RESULTS = Path(__file__).parent / "results" / "encode.json"
 VARIANTS = ("sentence-transformers", "minilm-exact", "minilm-bf16", "minilm-int8", "minilm-onnx")
 FAST = ("minilm-bf16", "minilm-int8", "minilm-onnx")
 WHOLE_TEXTS = 1200   # ~480-character texts for the whole-process comparison
-FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16")
+FLAGS = ("avx2", "fma", "avx_vnni", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16")
 SETS = ("short", "medium", "long")
 REAL_TEXTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "hh-rlhf-harmless-test" / "test.jsonl.gz"
 
@@ -100,18 +100,16 @@ def speed_rounds(rounds: int) -> list[dict]:
 def rerun_sections(args) -> None:
     """Only the named sections, merged into the existing results, which record which
     sections were rerun (on a busy shared machine the whole benchmark takes an hour)."""
-    from pluralist.encode.minilm import cpu_flags
     from pluralist.fileio import write_json_atomic
 
-    result = json.loads(RESULTS.read_text())
+    result = json.loads(args.out.read_text())
     if "whole_process" in args.only:
         result["whole_process"] = whole_process(args.whole_rounds)
     if "fidelity-onnx" in args.only:
         result["fidelity"].update(fidelity(("minilm-onnx",)))
-    result["machine"].update(cpu_model=cpu_model(),
-                             cpu_flags=sorted(f for f in FLAGS if f in cpu_flags()))
+    result["machine"].update({key: machine()[key] for key in ("cpu_model", "cpu_flags")})
     result["rerun_alone"] = sorted(set(result.get("rerun_alone", [])) | set(args.only))
-    write_json_atomic(RESULTS, result)
+    write_json_atomic(args.out, result)
     print(json.dumps(result, indent=2))
 
 
@@ -200,6 +198,8 @@ def main() -> None:
     parser.add_argument("--whole-rounds", type=int, default=3)
     parser.add_argument("--only", choices=("whole_process", "fidelity-onnx"), action="append",
                         help="rerun only these sections and merge them into the existing results")
+    parser.add_argument("--out", type=Path, default=RESULTS,
+                        help="results file (bench/results/encode_avx2.json for the AVX2-only run)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -208,9 +208,7 @@ def main() -> None:
     if args.only:
         rerun_sections(args)
         return
-    import torch
-
-    from pluralist.encode.minilm import cpu_flags, fastest_precision
+    from pluralist.encode.minilm import fastest_precision
     from pluralist.fileio import write_json_atomic
 
     # Children first: Linux keeps a process's peak RSS across exec, so a child
@@ -224,13 +222,11 @@ def main() -> None:
                       for k in SETS} for v in VARIANTS},
               "rounds": args.rounds, "minilm_resolves_to": resolved_name(fastest_precision()),
               "fidelity": fidelity(), "cached_rerun": cached_rerun(), "mean_tokens": mean_tokens(),
-              "machine": {"torch": torch.__version__, "threads": torch.get_num_threads(),
-                          "processor": platform.machine(), "cpu_model": cpu_model(),
-                          "cpu_flags": sorted(f for f in FLAGS if f in cpu_flags())}}
+              "machine": machine()}
     result["whole_process"] = whole_process(args.whole_rounds)
     if args.accuracy:
         result["accuracy"] = accuracy()
-    write_json_atomic(RESULTS, result)
+    write_json_atomic(args.out, result)
     print(json.dumps(result, indent=2))
 
 
@@ -296,6 +292,17 @@ def whole_process(rounds: int) -> dict:
             "ratio_to_sentence_transformers": {
                 name: round(median["sentence-transformers"] / m, 2) for name, m in median.items()
                 if name != "sentence-transformers"}}
+
+
+def machine() -> dict:
+    """What the figures were measured on: torch, threads, and the CPU with its flags."""
+    import torch
+
+    from pluralist.encode.minilm import cpu_flags
+
+    return {"torch": torch.__version__, "threads": torch.get_num_threads(),
+            "processor": platform.machine(), "cpu_model": cpu_model(),
+            "cpu_flags": sorted(f for f in FLAGS if f in cpu_flags())}
 
 
 def cpu_model() -> str:
