@@ -22,7 +22,7 @@ It also turns the best rate into a floor: the seconds the products alone need
 for bench/encode.py's whole-process texts, beside which the rest of the encoder
 (attention, softmax, GELU, LayerNorm, tokenizing) still has to run. The CPU's
 flags are recorded with the result; run it on an AVX2-only CPU through
-bench/avx2_vm.sh.
+bench/avx2_only.sh.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 # Run a command on an AVX2-only view of this CPU (no AVX-512, VNNI, AVX-VNNI,
 # AMX or BF16), for benchmarks that must take their AVX2 code paths:
 #
-#   bench/avx2_vm.sh [--cpus N] [--env NAME=VALUE]... -- COMMAND...
-#   e.g.  cd /work/main && bench/avx2_vm.sh -- .venv/bin/python bench/encode.py
+#   bench/avx2_only.sh [--cpus N] [--env NAME=VALUE]... -- COMMAND...
+#   e.g.  cd /work/main && bench/avx2_only.sh -- .venv/bin/python bench/encode.py
 #
 # Why: ONNX Runtime (MLAS) cannot be capped to AVX2 by environment variables;
 # it reads CPUID. A KVM guest with an AVX2 CPU model would be the cleanest
@@ -30,7 +30,6 @@ extra_env=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --cpus) cpus=$2; shift 2 ;;
-    --mem) shift 2 ;;  # accepted for compatibility with a VM version; no effect
     --env) extra_env+=("$2"); shift 2 ;;
     --) shift; break ;;
     *) echo "usage: $0 [--cpus N] [--env NAME=VALUE]... -- COMMAND..." >&2; exit 2 ;;
@@ -127,7 +126,7 @@ if [[ ! -f $lib ]]; then
   mv "$lib.tmp" "$lib"
 fi
 
-run=$(mktemp -d /tmp/avx2vm.XXXXXX)
+run=$(mktemp -d /tmp/avx2only.XXXXXX)
 trap 'rm -rf "$run"' EXIT
 sed -E '/^flags/ s/ (avx512[a-z0-9_]*|amx[a-z0-9_]*|avx_vnni[a-z0-9_]*|avx_ifma|avx_ne_convert|avx10[a-z0-9_.]*)\b//g' \
   /proc/cpuinfo > "$run/cpuinfo"
