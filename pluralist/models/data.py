@@ -117,10 +117,11 @@ class PreferenceData:
         larger than the caches cost their memory latency, paid once instead of twice."""
         rows = np.asarray(rows)
         size = max(1, min(size, len(rows)))
-        chosen_buffer, rejected_buffer = torch.empty(size, self.dim), torch.empty(size, self.dim)
-        if differences:
-            rejected_buffer.zero_()
+        if differences:   # embedding_bag writes a fresh tensor: only the zeros are a buffer
+            rejected_buffer = torch.zeros(size, self.dim)
             signs = torch.tensor([1.0, -1.0]).repeat(size, 1)
+        else:
+            chosen_buffer, rejected_buffer = torch.empty(size, self.dim), torch.empty(size, self.dim)
         for start in range(0, len(rows), size):
             picked = rows[start:start + size]
             index = torch.from_numpy(np.ascontiguousarray(picked, dtype=np.int64))
