@@ -2,71 +2,44 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
+from .columnar import CodedComparisons, coded_parquet
 from .table import ComparisonTable
 
 
 def check_summary(table: ComparisonTable) -> dict:
-    per_rater = np.array(list(Counter(table.rater.tolist()).values()))
-    return {
-        "rows": len(table),
-        "raters": len(per_rater),
-        "groups": sorted(set(table.group.tolist()) - {""}),
-        "prompts": len(set(table.prompt.tolist())),
-        "distinct_texts": len(table.texts()),
-        "comparisons_per_rater": {"min": int(per_rater.min()), "median": float(np.median(per_rater)),
-                                  "max": int(per_rater.max())},
-        "ties": int(table.tie.sum()),
-        "duplicate_comparisons": _duplicates(table),
-        "contradictory_duplicates": _contradictions(table),
-        **_agreement(table),
-    }
+    """coded_summary of the table's coded form: one implementation for rows and Parquet."""
+    return coded_summary(coded_table(table))
 
 
-def _duplicates(table: ComparisonTable) -> int:
-    """Rows repeating an earlier (rater, prompt, chosen, rejected)."""
-    keys = zip(table.rater, table.prompt, table.chosen, table.rejected)
-    return sum(count - 1 for count in Counter(keys).values())
+def coded_table(table: ComparisonTable) -> CodedComparisons:
+    """The table as codes by first appearance (dict lookups: equal codes exactly where the
+    old Counter and set keys were equal); chosen and rejected share one vocabulary."""
+    texts = _vocabulary(table.chosen, table.rejected)
+    raters, prompts = _vocabulary(table.rater), _vocabulary(table.prompt)
+    return CodedComparisons(
+        rater=_codes(table.rater, raters), prompt=_codes(table.prompt, prompts),
+        chosen=_codes(table.chosen, texts), rejected=_codes(table.rejected, texts),
+        tie=np.asarray(table.tie, dtype=bool), raters=len(raters), prompts=len(prompts),
+        texts=len(texts), groups=sorted(set(table.group.tolist()) - {""}))
 
 
-def _contradictions(table: ComparisonTable) -> int:
-    """(rater, prompt, pair) judged in both directions by the same rater."""
-    directions = defaultdict(set)
-    for rater, prompt, chosen, rejected, tie in zip(table.rater, table.prompt, table.chosen,
-                                                    table.rejected, table.tie):
-        if not tie:
-            directions[rater, prompt, frozenset((chosen, rejected))].add(chosen)
-    return sum(len(winners) > 1 for winners in directions.values())
+def _vocabulary(*columns) -> dict:
+    distinct = dict.fromkeys(chain.from_iterable(column.tolist() for column in columns))
+    return dict(zip(distinct, range(len(distinct))))
 
 
-def _agreement(table: ComparisonTable) -> dict:
-    """Between raters, on pairs several raters judged: the share of rater pairs agreeing."""
-    winners: dict[tuple, dict[str, str]] = defaultdict(dict)
-    for rater, prompt, chosen, rejected, tie in zip(table.rater, table.prompt, table.chosen,
-                                                    table.rejected, table.tie):
-        if not tie:
-            winners[prompt, frozenset((chosen, rejected))].setdefault(rater, chosen)
-    agree = total = shared = 0
-    for by_rater in winners.values():
-        if len(by_rater) < 2:
-            continue
-        shared += 1
-        counts = Counter(by_rater.values())
-        n = len(by_rater)
-        agree += sum(c * (c - 1) // 2 for c in counts.values())
-        total += n * (n - 1) // 2
-    return {"pairs_judged_by_several_raters": shared,
-            "inter_rater_agreement": round(agree / total, 4) if total else None}
+def _codes(column: np.ndarray, vocabulary: dict) -> np.ndarray:
+    return np.fromiter(map(vocabulary.__getitem__, column.tolist()), dtype=np.int64, count=len(column))
 
 
 def check_file(path: str, *, rater_column: str | None = None) -> dict:
     """check_summary of a comparison file; Parquet files are read column by column
     (columnar.py) without a Python object per row, giving the same summary and errors."""
-    from .columnar import coded_parquet
     from .io import read_comparisons
 
     # by name, as io.detect_format; anything else (a missing file, .gz) as before

@@ -14,6 +14,7 @@ from ..encode.embed import TableEmbeddings
 
 UNKNOWN_RATER = -1
 EVAL_BATCH = 8192  # rows per batch when nothing is trained: memory, not convergence, decides
+_PAIR_SIGNS = torch.tensor([1.0, -1.0])   # embedding_bag weights of (chosen, rejected)
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,6 +105,16 @@ class PreferenceData:
         for start in range(0, len(rows), size):
             yield self.batch(rows[start:start + size])
 
+    def differences(self, rows: torch.Tensor) -> torch.Tensor:
+        """(len(rows), D) chosen - rejected of these rows (long). One embedding_bag pass
+        (weights +1, -1) reads both rows and writes one: random rows of a table far larger
+        than the caches cost their memory latency once instead of twice. Equal in value to
+        the subtraction (0 + c - r rounds once, as c - r does; only a zero's sign may differ)."""
+        pairs = torch.stack([torch.index_select(self.chosen, 0, rows),
+                             torch.index_select(self.rejected, 0, rows)], 1)
+        return F.embedding_bag(pairs, self.vectors, mode="sum",
+                               per_sample_weights=_PAIR_SIGNS.expand(len(rows), 2))
+
     def streamed_batches(self, rows, size: int = EVAL_BATCH, *, differences: bool = False):
         """(rows, batch) for consecutive runs of at most `size` rows, the embeddings gathered
         into two (size, D) buffers reused from batch to batch: a batch is valid only until
@@ -111,24 +122,20 @@ class PreferenceData:
         costs its page faults and allocation every step; index_select into a buffer is one
         pass over the rows read, and no per-row Python object is ever made.
 
-        differences: `chosen` holds chosen - rejected and `rejected` zeros, for a model
-        whose loss reads only their difference (trains_on_differences). One embedding_bag
-        pass (weights +1, -1) reads both rows and writes one: random rows of a table far
-        larger than the caches cost their memory latency, paid once instead of twice."""
+        differences: `chosen` holds chosen - rejected (`differences`) and `rejected` zeros,
+        for a model whose loss reads only their difference (trains_on_differences)."""
         rows = np.asarray(rows)
         size = max(1, min(size, len(rows)))
-        chosen_buffer, rejected_buffer = torch.empty(size, self.dim), torch.empty(size, self.dim)
-        if differences:
-            rejected_buffer.zero_()
-            signs = torch.tensor([1.0, -1.0]).repeat(size, 1)
+        if differences:   # embedding_bag writes a fresh tensor: only the zeros are a buffer
+            rejected_buffer = torch.zeros(size, self.dim)
+        else:
+            chosen_buffer, rejected_buffer = torch.empty(size, self.dim), torch.empty(size, self.dim)
         for start in range(0, len(rows), size):
             picked = rows[start:start + size]
             index = torch.from_numpy(np.ascontiguousarray(picked, dtype=np.int64))
             n = len(index)
             if differences:
-                pairs = torch.stack([torch.index_select(self.chosen, 0, index),
-                                     torch.index_select(self.rejected, 0, index)], 1)
-                chosen = F.embedding_bag(pairs, self.vectors, mode="sum", per_sample_weights=signs[:n])
+                chosen = self.differences(index)
                 rejected = rejected_buffer[:n]
             else:
                 chosen = torch.index_select(self.vectors, 0, torch.index_select(self.chosen, 0, index),

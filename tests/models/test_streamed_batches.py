@@ -35,3 +35,14 @@ def test_the_buffers_are_reused_from_batch_to_batch():
 
 def test_no_rows_no_batches():
     assert list(_data().streamed_batches(np.zeros(0, dtype=np.int64), 16)) == []
+
+
+def test_differences_equal_the_subtraction_exactly():
+    """embedding_bag's 0 + c - r rounds once, as c - r does: equal in fp32, not just close."""
+    rng = np.random.default_rng(7)
+    for scale in (1.0, 1e-30, 1e30):
+        data = PreferenceData.from_arrays(rng.normal(size=(300, 17)) * scale, rng.integers(0, 150, 2000),
+                                          rng.integers(150, 300, 2000), rng.integers(0, 4, 2000))
+        rows = torch.from_numpy(rng.integers(0, 2000, 5000))
+        want = data.vectors[data.chosen[rows]] - data.vectors[data.rejected[rows]]
+        assert torch.equal(data.differences(rows), want)

@@ -53,7 +53,7 @@ class Variational(LinearRaterModel):
         self.decoder = nn.Linear(dim, config.latent, bias=False)         # W^T
         self.register_buffer("rater_latent", torch.zeros(len(self.raters), config.latent))
         self._context: torch.Tensor | None = None    # (R, C) rows of each rater's context, not saved
-        self._source: tuple = ()                     # the vectors and index arrays those rows index
+        self._context_data = None                    # the PreferenceData those rows index
 
     def posterior(self, differences: torch.Tensor, mask: torch.Tensor | None = None):
         """differences (R, C, D) of chosen minus rejected; mask (R, C). -> mean, log_var (R, L)."""
@@ -80,7 +80,7 @@ class Variational(LinearRaterModel):
         keep = slot < self.config.context
         context = np.full((self.n_raters, self.config.context), -1, dtype=np.int64)
         context[raters[keep], slot[keep]] = rows[keep]
-        self._context, self._source = torch.from_numpy(context), (data.vectors, data.chosen, data.rejected)
+        self._context, self._context_data = torch.from_numpy(context), data
         for start in range(0, self.n_raters, ENCODE_CHUNK):
             chunk = torch.arange(start, min(start + ENCODE_CHUNK, self.n_raters))
             self.rater_latent[chunk] = self.posterior(*self._contexts_of(chunk))[0]
@@ -89,10 +89,7 @@ class Variational(LinearRaterModel):
         """(differences (U, C, D), mask (U, C)) of these raters' current contexts; empty
         slots hold some row's difference, weighed zero by the mask."""
         rows = self._context[raters]
-        vectors, chosen, rejected = self._source
-        flat = rows.clamp(min=0).flatten()
-        differences = (torch.index_select(vectors, 0, torch.index_select(chosen, 0, flat))
-                       - torch.index_select(vectors, 0, torch.index_select(rejected, 0, flat)))
+        differences = self._context_data.differences(rows.clamp(min=0).flatten())
         return differences.view(*rows.shape, -1), (rows >= 0).float()
 
     finalize = e_step
