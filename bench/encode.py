@@ -3,7 +3,9 @@
     python bench/encode.py [--rounds 7] [--accuracy]
 
 Speed: sentence-transformers' own fp32 `encode` and pluralist's `minilm-exact`
-(fp32), `minilm-bf16`, `minilm-int8` and `minilm-onnx` (fp32, ONNX Runtime), on short (~20 tokens), medium (~80)
+(fp32), `minilm-bf16`, `minilm-int8`, `minilm-onnx` (fp32, ONNX Runtime) and
+`minilm-onnx-int8` (bf16 and int8 skipped on a CPU without bf16, which only
+emulates them), on short (~20 tokens), medium (~80)
 and long (~250) texts, all loaded in one process. Each round times one pass
 of every variant over every text set, back to back, so that a slow spell of a
 shared machine hits them alike (timing each variant in its own process varied
@@ -19,7 +21,9 @@ variant's vectors. Whole process: fresh `pluralist embed FILE --encoder minilm`
 commands (import, model load, embedding; the ONNX export already cached, no
 vectors cached) alternating with fresh python processes that import
 sentence-transformers, load the bundled model and encode the same texts; the
-median of --whole-rounds each. Writes bench/results/encode.json.
+median of --whole-rounds each. Writes bench/results/encode.json (--out: another
+file, as bench/results/encode_avx2.json for `bench/avx2_only.sh -- python
+bench/encode.py --out bench/results/encode_avx2.json`).
 """
 
 from __future__ import annotations
@@ -39,8 +43,19 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).parent / "results" / "encode.json"
-VARIANTS = ("sentence-transformers", "minilm-exact", "minilm-bf16", "minilm-int8", "minilm-onnx")
-FAST = ("minilm-bf16", "minilm-int8", "minilm-onnx")
+VARIANTS = ("sentence-transformers", "minilm-exact", "minilm-bf16", "minilm-int8", "minilm-onnx",
+            "minilm-onnx-int8")
+FAST = ("minilm-bf16", "minilm-int8", "minilm-onnx", "minilm-onnx-int8")
+NEEDS_BF16 = ("minilm-bf16", "minilm-int8")   # emulated, and many times slower, without it
+
+
+def native(variants: tuple[str, ...]) -> tuple[str, ...]:
+    """`variants` less those this CPU would only emulate (never chosen here, so not timed)."""
+    from pluralist.encode.minilm import usable_flags
+
+    if usable_flags() & {"avx512_bf16", "amx_bf16"}:
+        return variants
+    return tuple(v for v in variants if v not in NEEDS_BF16)
 WHOLE_TEXTS = 1200   # ~480-character texts for the whole-process comparison
 FLAGS = ("avx2", "fma", "avx_vnni", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16")
 SETS = ("short", "medium", "long")
@@ -80,13 +95,13 @@ def rss_child(variant: str) -> dict:
 
 
 def speed_rounds(rounds: int) -> list[dict]:
-    encoders = {variant: encoder_fn(variant) for variant in VARIANTS}
+    encoders = {variant: encoder_fn(variant) for variant in native(VARIANTS)}
     sets = text_sets()
     for encode in encoders.values():
         encode(sets["short"][:8])  # warm-up (and the int8 calibration)
     out = []
     for number in range(rounds):
-        result = {variant: {} for variant in VARIANTS}
+        result = {variant: {} for variant in native(VARIANTS)}
         for name, texts in sets.items():
             for variant, encode in encoders.items():
                 start = time.perf_counter()
@@ -106,7 +121,7 @@ def rerun_sections(args) -> None:
     if "whole_process" in args.only:
         result["whole_process"] = whole_process(args.whole_rounds)
     if "fidelity-onnx" in args.only:
-        result["fidelity"].update(fidelity(("minilm-onnx",)))
+        result["fidelity"].update(fidelity(("minilm-onnx", "minilm-onnx-int8")))
     result["machine"].update({key: machine()[key] for key in ("cpu_model", "cpu_flags")})
     result["rerun_alone"] = sorted(set(result.get("rerun_alone", [])) | set(args.only))
     write_json_atomic(args.out, result)
@@ -114,6 +129,7 @@ def rerun_sections(args) -> None:
 
 
 def fidelity(variants=FAST) -> dict:
+    variants = native(variants)
     from pluralist.data.synthetic import generate
     from pluralist.encode import get_encoder
 
@@ -181,7 +197,7 @@ def accuracy() -> dict:
     synth = generate()
     split = split_raters(synth.table, unseen=100, seed=0)
     out = {}
-    for encoder in ("minilm-exact",) + FAST:
+    for encoder in ("minilm-exact",) + native(FAST):
         bench = make_benchmark(synth.table, split, EmbedSpec(encoder), p_true=synth.p_chosen,
                                progress=False)
         results = compare(bench, {"bt": {}, "ideal_point": {}}, TrainConfig(),
@@ -213,13 +229,14 @@ def main() -> None:
 
     # Children first: Linux keeps a process's peak RSS across exec, so a child
     # started after this process has loaded four encoders would report ours.
-    rss = {variant: rss_of(variant) for variant in VARIANTS}
+    variants = native(VARIANTS)
+    rss = {variant: rss_of(variant) for variant in variants}
     rounds = speed_rounds(args.rounds)
     result = {"texts_per_s_median": {v: {**{k: round(statistics.median(r[v][k] for r in rounds), 1)
-                                            for k in SETS}, **rss[v]} for v in VARIANTS},
+                                            for k in SETS}, **rss[v]} for v in variants},
               "ratio_to_sentence_transformers": {
                   v: {k: round(statistics.median(r[v][k] / r[VARIANTS[0]][k] for r in rounds), 2)
-                      for k in SETS} for v in VARIANTS},
+                      for k in SETS} for v in variants},
               "rounds": args.rounds, "minilm_resolves_to": resolved_name(fastest_precision()),
               "fidelity": fidelity(), "cached_rerun": cached_rerun(), "mean_tokens": mean_tokens(),
               "machine": machine()}
@@ -269,12 +286,14 @@ def whole_process(rounds: int) -> dict:
                if name not in ("OMP_NUM_THREADS", "PLURALIST_THREADS", "OMP_WAIT_POLICY")}
         env["PLURALIST_CACHE"] = str(Path(tmp) / "cache")
         embed = [sys.executable, "-m", "pluralist.cli", "embed", str(data), "--encoder"]
-        # minilm-onnx is what minilm resolves to on a CPU without bf16 instructions
-        commands = {"pluralist minilm-onnx": embed + ["minilm-onnx"],
-                    "sentence-transformers": [sys.executable, "-c", ST_CHILD, str(data)]}
-        if concrete_encoder_name("minilm") != "minilm-onnx":
+        # minilm-onnx-int8 is what minilm resolves to on a CPU without bf16 instructions
+        onnx_variants = ("minilm-onnx", "minilm-onnx-int8")
+        commands = {f"pluralist {v}": embed + [v] for v in onnx_variants}
+        commands["sentence-transformers"] = [sys.executable, "-c", ST_CHILD, str(data)]
+        if concrete_encoder_name("minilm") not in onnx_variants:
             commands[f"pluralist minilm ({concrete_encoder_name('minilm')})"] = embed + ["minilm"]
-        subprocess.run(embed + ["minilm-onnx"], env=env, check=True, capture_output=True)  # the export
+        for variant in onnx_variants:   # the exports, once
+            subprocess.run(embed + [variant], env=env, check=True, capture_output=True)
         for number in range(rounds):
             for name, command in commands.items():
                 shutil.rmtree(Path(env["PLURALIST_CACHE"]) / "embeddings", ignore_errors=True)

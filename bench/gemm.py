@@ -85,7 +85,8 @@ def ort_graphs(weight: np.ndarray, bias: np.ndarray) -> dict[str, bytes]:
     scale = np.maximum(np.abs(weight).max(0), 1e-8) / 127           # per output channel
     quantized = np.clip(np.round(weight / scale), -127, 127).astype(np.int8)
     consts = {"W": weight, "b": bias, "Wq": quantized, "cs": scale.astype(np.float32),
-              "wzp": np.zeros(n, np.int8), "inv127": np.float32(1 / 127), "eps": np.float32(1e-8),
+              "wzp": np.zeros(n, np.int8), "Wu": (quantized.astype(np.int16) + 128).astype(np.uint8),
+              "wuzp": np.full(n, 128, np.uint8), "inv127": np.float32(1 / 127), "eps": np.float32(1e-8),
               "flat": np.array([-1], np.int64), "zp": np.uint8(128), "one": np.float32(1.0)}
 
     def model(nodes, names):
@@ -109,6 +110,9 @@ def ort_graphs(weight: np.ndarray, bias: np.ndarray) -> dict[str, bytes]:
             "onnxruntime int8, scale per tensor": model(
                 [node("DynamicQuantizeMatMul", ["X", "Wq", "cs", "wzp", "b"], ["Y"], domain="com.microsoft")],
                 ["Wq", "cs", "wzp", "b"]),
+            "onnxruntime uint8 weights, scale per tensor": model(
+                [node("DynamicQuantizeMatMul", ["X", "Wu", "cs", "wuzp", "b"], ["Y"], domain="com.microsoft")],
+                ["Wu", "cs", "wuzp", "b"]),
             "onnxruntime int8, scale per token": model(
                 per_token, ["Wq", "cs", "wzp", "b", "inv127", "eps", "flat", "zp", "one"])}
 

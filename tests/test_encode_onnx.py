@@ -124,3 +124,42 @@ def test_a_cached_export_runs_without_importing_torch(root, tmp_path):
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True, timeout=120)
     assert json.loads(run.stdout.strip().splitlines()[-1]) == [384, False, False]
+
+
+@pytest.fixture(scope="module")
+def int8_encoder(root):
+    return onnx.OnnxEncoder(MODEL, name="minilm-l6-v2", max_length=MAX_TOKENS, root=root, int8=True)
+
+
+def test_the_int8_graph_stays_close_to_fp32_and_has_its_own_id(encoder, int8_encoder):
+    from pluralist.encode.onnx_int8 import WEIGHT_LEVELS
+
+    a, b = int8_encoder.encode(VARIED), encoder.encode(VARIED)
+    cosine = (a * b).sum(1)
+    assert cosine.min() > 0.99 and cosine.mean() > 0.999 and cosine.min() < 0.999999   # int8, not a copy
+    assert int8_encoder.id == encoder.id.replace(":onnx-o1:", ":onnx-o1-q1:") != encoder.id
+    import onnx as onnx_lib
+
+    graph = onnx_lib.load(str(int8_encoder.file)).graph
+    ops = [node.op_type for node in graph.node]
+    fp32_ops = [node.op_type for node in onnx_lib.load(str(encoder.file)).graph.node]
+    # query, key and value of 6 layers, each MatMul + bias Add becoming one int8 product
+    assert ops.count("DynamicQuantizeMatMul") == 18 and ops.count("MatMul") == fp32_ops.count("MatMul") - 18
+    weights = [init for init in graph.initializer if init.name.endswith("/int8_weight")]
+    assert len(weights) == 18 and all(np.abs(onnx_lib.numpy_helper.to_array(w)).max() <= WEIGHT_LEVELS
+                                      for w in weights)
+    assert onnx._verified(int8_encoder.file)
+
+
+def test_padding_never_changes_a_texts_int8_vector(int8_encoder):
+    """Padded positions are zeroed before quantizing, so what they hold never
+    widens the batch's int8 range: other tokens under the padding change nothing."""
+    short, long = "A short answer.", "A much longer answer that goes on " * 12
+    ids = [e.ids for e in int8_encoder._tokenizer.encode_batch([short, long])]
+    batch = int8_encoder._padded(ids)
+    altered = {name: values.copy() for name, values in batch.items()}
+    altered["input_ids"][0, len(ids[0]):] = 1037   # other tokens where the mask is 0
+    first = int8_encoder._session.run(None, batch)[0]
+    second = int8_encoder._session.run(None, altered)[0]
+    assert np.array_equal(first[0, :len(ids[0])], second[0, :len(ids[0])])
+    assert np.array_equal(first[1], second[1])

@@ -173,10 +173,10 @@ def test_minilm_resolves_to_the_fastest_variant_the_cpu_supports(monkeypatch):
     avx2_only = ["avx", "avx2", "fma", "f16c"]
     try:
         monkeypatch.setattr(onnx, "onnx_available", lambda: True)
-        assert resolve(avx2_only) == "onnx" and resolve([]) == "onnx"
-        assert concrete_encoder_name("minilm") == "minilm-onnx"
+        assert resolve(avx2_only) == "onnx-int8" and resolve([]) == "onnx-int8"
+        assert concrete_encoder_name("minilm") == "minilm-onnx-int8"
         monkeypatch.setattr(int8, "int8_available", lambda: True)
-        assert resolve(avx2_only + ["avx512f", "avx512_vnni"]) == "onnx"   # never bf16 without it
+        assert resolve(avx2_only + ["avx512f", "avx512_vnni"]) == "onnx-int8"   # never bf16 without it
         monkeypatch.setattr(onnx, "onnx_available", lambda: False)
         assert resolve(avx2_only) == "fp32"
         assert resolve(["avx512_bf16"]) == "bf16"
@@ -203,7 +203,7 @@ def test_a_cpu_capped_to_avx2_never_resolves_to_bf16(monkeypatch, variable, valu
     minilm.fastest_precision.cache_clear()
     try:
         assert minilm.usable_flags() == {"avx2"}
-        assert minilm.fastest_precision() == "onnx"
+        assert minilm.fastest_precision() == "onnx-int8"
         monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")
         monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
         assert "amx_bf16" not in minilm.usable_flags() and "avx512_bf16" in minilm.usable_flags()

@@ -214,7 +214,7 @@ def _noise_spec(noise: str, noise_rate: float):
 
 
 _ENCODER_HELP = ("minilm (bundled, fastest faithful variant), minilm-exact (fp32), minilm-int8, "
-                 "minilm-bf16, minilm-onnx (fp32 via ONNX Runtime), hashing[:DIM], "
+                 "minilm-bf16, minilm-onnx (fp32 via ONNX Runtime), minilm-onnx-int8, hashing[:DIM], "
                  "or hf:PATH[:mean|last].")
 encoder_option = click.option("--encoder", default="minilm", show_default=True, help=_ENCODER_HELP)
 device_option = click.option(

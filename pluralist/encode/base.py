@@ -45,7 +45,7 @@ HASHING_DIMS = (8, 65536)   # fewer hashed slots than 8 collide on almost every 
 @functools.cache
 def get_encoder(name: str) -> Encoder:
     """'minilm' (bundled, fastest faithful variant), 'minilm-exact' (fp32),
-    'minilm-int8', 'minilm-bf16', 'minilm-onnx', 'hashing[:DIM]', or 'hf:PATH[:mean|last]'.
+    'minilm-int8', 'minilm-bf16', 'minilm-onnx', 'minilm-onnx-int8', 'hashing[:DIM]', or 'hf:PATH[:mean|last]'.
 
     Encoders are built once per process: checking a model's encoder and then
     embedding with it must not load a transformer twice. A name ending in '@cuda'
@@ -85,10 +85,9 @@ def concrete_encoder_name(name: str) -> str:
     faithful variant for this CPU, which another machine's CPU might not pick."""
     if name != "minilm":
         return name
-    from .minilm import fastest_precision
+    from .minilm import VARIANTS, fastest_precision
 
-    return {"int8": "minilm-int8", "bf16": "minilm-bf16", "fp32": "minilm-exact",
-            "onnx": "minilm-onnx"}[fastest_precision()]
+    return next(variant for variant, precision in VARIANTS.items() if precision == fastest_precision())
 
 
 def check_encoder_name(name: str) -> None:
@@ -111,7 +110,7 @@ def check_encoder_name(name: str) -> None:
             raise EncoderError(f"{path}: not a local transformers model (no config.json)")
         return
     raise EncoderError(f"unknown encoder {name!r}; use minilm, minilm-exact, minilm-int8, "
-                       "minilm-bf16, minilm-onnx, hashing[:DIM] "
+                       "minilm-bf16, minilm-onnx, minilm-onnx-int8, hashing[:DIM] "
                        "or hf:PATH[:mean|last]")
 
 

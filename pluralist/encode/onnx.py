@@ -1,4 +1,4 @@
-"""A BERT-family model run by ONNX Runtime: fp32, the transformers numbers, no torch at run time.
+"""A BERT-family model run by ONNX Runtime, in fp32 or with int8 products; no torch at run time.
 
 The model is exported once (torch.onnx.export of the transformers module, traced
 with eager attention so the padding mask stays a real input of the graph) into
@@ -7,7 +7,8 @@ EXPORT_VERSION. A later process loads that file with onnxruntime's CPU provider
 and tokenizes with the `tokenizers` library, so it imports neither torch nor
 transformers: on a 2-core machine those imports and the model load are a large
 part of a short `pluralist embed` (python -X importtime). Pooling and L2
-normalisation run in numpy, as in hf.py.
+normalisation run in numpy, as in hf.py. With int8=True the export is rewritten
+once more (onnx_int8.py, calibrated on fixed texts) into a second cached file.
 
 The export is written atomically, then a SHA-256 of it; a file whose digest is
 missing or differs (a copy cut short, a disk error) is exported again, never used.
@@ -31,6 +32,7 @@ from .hf import CHARS_PER_TOKEN, _clean, _fingerprint, note_truncation, token_ba
 from .paths import cache_root
 
 EXPORT_VERSION = 1   # bump when the export recipe changes the graph's numbers
+INT8_VERSION = 1     # bump when onnx_int8.py's rewrite or its calibration changes
 OPSET = 17
 log = logging.getLogger("pluralist")
 
@@ -49,12 +51,10 @@ class OnnxEncoder:
     """Mean-pooled, L2-normalised vectors of a local BERT-family model through ONNX Runtime.
 
     Same tokens (256 at most), same length-bucketed batches as TransformersEncoder;
-    the vectors agree with the fp32 transformers ones to float rounding, but the
-    products are summed in another order, so the id is its own."""
+    in fp32 the vectors agree with the transformers ones to float rounding, but the
+    products are summed in another order, so the id is its own; int8 has another."""
 
-    precision = "onnx"
-
-    def __init__(self, path: str | Path, *, name: str, max_length: int = 256,
+    def __init__(self, path: str | Path, *, name: str, max_length: int = 256, int8: bool = False,
                  batch_size: int = 64, batch_tokens: int = 2048, root: str | Path | None = None):
         self.path = Path(path)
         self.max_length, self.batch_size, self.batch_tokens = max_length, batch_size, batch_tokens
@@ -66,47 +66,84 @@ class OnnxEncoder:
         config = _config(self.path)
         self.dim = int(config["hidden_size"])
         fingerprint = _fingerprint(self.path)
-        self.id = f"{name}:mean:norm:onnx-o{EXPORT_VERSION}:{fingerprint}"
-        self.file = Path(root or export_dir()) / f"{name}-{fingerprint}-o{EXPORT_VERSION}.onnx"
+        self.precision = "onnx-int8" if int8 else "onnx"
+        version = f"o{EXPORT_VERSION}" + (f"-q{INT8_VERSION}" if int8 else "")
+        self.id = f"{name}:mean:norm:onnx-{version}:{fingerprint}"
+        stem = Path(root or export_dir()) / f"{name}-{fingerprint}-o{EXPORT_VERSION}"
+        self.file = stem.with_name(f"{stem.name}-q{INT8_VERSION}.onnx" if int8 else f"{stem.name}.onnx")
         self._tokenizer = _tokenizer(self.path, max_length)
         self._pad_id = self._tokenizer.token_to_id("[PAD]") or 0
-        self._session = _session(ensure_export(self.path, self.file))
+        fp32_file = ensure_export(self.path, stem.with_name(f"{stem.name}.onnx"))
+        if int8:
+            ensure_file(self.file, lambda dest: self._write_int8(fp32_file, dest))
+        self._session = _session(self.file)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for rows, feed in self._feeds(texts):
+            hidden = self._session.run(None, feed)[0]
+            out[rows] = _pooled(hidden, feed["attention_mask"])
+        return out
+
+    def _feeds(self, texts: list[str]):
+        """(rows, the graph's inputs) per length-bucketed batch of `texts`."""
         if not texts:
-            return out
+            return
         ids = [e.ids for e in self._tokenizer.encode_batch([_clean(t[:self.max_chars]) for t in texts])]
         cut = any(len(t) > self.max_chars for t in texts)
         note_truncation(self, self.max_length if cut else max(map(len, ids)))
         for rows in token_batches([len(row) for row in ids], self.batch_tokens, self.batch_size):
-            out[rows] = self._encode_batch([ids[i] for i in rows])
-        return out
+            yield rows, self._padded([ids[i] for i in rows])
 
-    def _encode_batch(self, ids: list[list[int]]) -> np.ndarray:
+    def _padded(self, ids: list[list[int]]) -> dict:
         input_ids = np.full((len(ids), max(map(len, ids))), self._pad_id, dtype=np.int64)
         mask = np.zeros_like(input_ids)
         for row, tokens in enumerate(ids):   # right padding
             input_ids[row, :len(tokens)] = tokens
             mask[row, :len(tokens)] = 1
-        hidden = self._session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(1) / np.maximum(weights.sum(1), 1.0)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return pooled / np.maximum(norms, 1e-12)   # as torch's normalize: never divide by 0
+        return {"input_ids": input_ids, "attention_mask": mask}
+
+    def _write_int8(self, fp32_file: Path, dest: Path) -> None:
+        """The fp32 graph with int8 products (onnx_int8.py), calibrated on fixed texts."""
+        import onnx
+
+        from .calibration import CALIBRATION_TEXTS
+        from .onnx_int8 import calibration_absmax, quantize
+
+        def run(graph: bytes):
+            session = _session(graph)
+            for _rows, feed in self._feeds(list(CALIBRATION_TEXTS)):
+                yield session.run(None, feed), feed["attention_mask"]
+
+        model = onnx.load(str(fp32_file))
+        quantize(model, calibration_absmax(model, run))
+        onnx.save(model, str(dest))
+
+
+def _pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean over real tokens, then L2 normalisation."""
+    weights = mask[..., None].astype(np.float32)
+    pooled = (hidden * weights).sum(1) / np.maximum(weights.sum(1), 1.0)
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return pooled / np.maximum(norms, 1e-12)   # as torch's normalize: never divide by 0
 
 
 
 def ensure_export(model: Path, file: Path) -> Path:
     """`file`, exported from `model` now unless a complete, unaltered export is there."""
+    return ensure_file(file, lambda dest: export(model, dest), source=model)
+
+
+def ensure_file(file: Path, write, source: Path | None = None) -> Path:
+    """`file`, written now by `write(path)` unless a complete, unaltered one is there."""
     if _verified(file):
         return file
     if file.exists():
         log.warning("%s: incomplete or altered ONNX export; exporting it again", file)
-    log.info("exporting %s to ONNX (once; later runs load %s)", model, file)
+    log.info("exporting %s to ONNX (once; later runs load %s)", source or file.name, file)
     _digest_file(file).unlink(missing_ok=True)   # no stale mark beside a new file
     with atomic_path(file) as tmp:
-        export(model, tmp)
+        write(tmp)
         digest = _digest(tmp)
     write_text_atomic(_digest_file(file), digest + "\n")   # the commit mark, written last
     return file
@@ -153,7 +190,7 @@ def _last_hidden(bert):
     return LastHidden()
 
 
-def _session(file: Path):
+def _session(file: Path | bytes):
     import onnxruntime as ort
 
     from ..runtime import requested_threads, usable_cores
@@ -167,9 +204,10 @@ def _session(file: Path):
     if threads < usable_cores():   # sharing the machine: sleep, don't spin (runtime.py)
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
-        return ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
+        source = file if isinstance(file, bytes) else str(file)
+        return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
     except Exception as err:   # onnxruntime raises its own exception types
-        raise EncoderError(f"{file}: onnxruntime cannot load it ({str(err).splitlines()[0]})") from None
+        raise EncoderError(f"{'a graph' if isinstance(file, bytes) else file}: onnxruntime cannot load it ({str(err).splitlines()[0]})") from None
 
 
 def _tokenizer(path: Path, max_length: int):
