@@ -88,18 +88,7 @@ def quantize(model, absmax: dict) -> None:
         scaled = _smoothed_input(source, smooth, added, tensors)
         for node, weight in zip(matmuls, weights):
             bias_add = consumers[node.output[0]][0]   # the exporter's MatMul -> Add(bias)
-            if bias_add.op_type != "Add" or not bias_add.name:
-                raise ValueError(f"{node.name}: expected a named bias Add after it")
-            bias = next(name for name in bias_add.input if name != node.output[0])
-            quantized, scales = _int8_columns(weight * smooth[:, None])
-            prefix = node.name
-            tensors += [numpy_helper.from_array(quantized, f"{prefix}/int8_weight"),
-                        numpy_helper.from_array(scales, f"{prefix}/weight_scale"),
-                        numpy_helper.from_array(np.zeros(len(scales), np.int8), f"{prefix}/weight_zero")]
-            added.append(helper.make_node(
-                "DynamicQuantizeMatMul", [scaled, f"{prefix}/int8_weight", f"{prefix}/weight_scale",
-                                          f"{prefix}/weight_zero", bias],
-                [bias_add.output[0]], name=f"{prefix}/int8", domain="com.microsoft"))
+            added.append(_int8_product(node, bias_add, weight * smooth[:, None], scaled, tensors))
             dropped |= {node.name, bias_add.name}
     graph.initializer.extend(tensors + [numpy_helper.from_array(np.array([-1], np.int64), f"{MASK}/axis")])
     kept = [node for node in graph.node if node.name not in dropped]
@@ -111,6 +100,24 @@ def quantize(model, absmax: dict) -> None:
         graph.initializer.remove(init)
     if not any(opset.domain == "com.microsoft" for opset in model.opset_import):
         model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+
+
+def _int8_product(matmul, bias_add, weight: np.ndarray, scaled: str, tensors: list):
+    """One node for MatMul + Add(bias) on the smoothed input; its weights appended to `tensors`."""
+    from onnx import helper, numpy_helper
+
+    if bias_add.op_type != "Add" or not bias_add.name:
+        raise ValueError(f"{matmul.name}: expected a named bias Add after it")
+    bias = next(name for name in bias_add.input if name != matmul.output[0])
+    quantized, scales = _int8_columns(weight)
+    prefix = matmul.name
+    tensors += [numpy_helper.from_array(quantized, f"{prefix}/int8_weight"),
+                numpy_helper.from_array(scales, f"{prefix}/weight_scale"),
+                numpy_helper.from_array(np.zeros(len(scales), np.int8), f"{prefix}/weight_zero")]
+    return helper.make_node(
+        "DynamicQuantizeMatMul", [scaled, f"{prefix}/int8_weight", f"{prefix}/weight_scale",
+                                  f"{prefix}/weight_zero", bias],
+        [bias_add.output[0]], name=f"{prefix}/int8", domain="com.microsoft")
 
 
 def _smoothing(input_absmax: np.ndarray, weight_absmax: np.ndarray) -> np.ndarray:
