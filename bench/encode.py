@@ -128,17 +128,23 @@ def rerun_sections(args) -> None:
     print(json.dumps(result, indent=2))
 
 
-def fidelity(variants=FAST) -> dict:
-    variants = native(variants)
+def fidelity_corpora() -> dict[str, list[str]]:
+    """The texts fidelity is measured on: built-in ones, and real replies where present."""
     from pluralist.data.synthetic import generate
-    from pluralist.encode import get_encoder
 
     sets = text_sets()
     corpora = {"built-in": sets["short"] + sets["long"] + generate(seed_config()).texts[:1116]}
     if REAL_TEXTS.is_file():
         corpora["hh-rlhf"] = real_texts(1000)
+    return corpora
+
+
+def fidelity(variants=FAST) -> dict:
+    from pluralist.encode import get_encoder
+
+    variants = native(variants)
     out = {}
-    for corpus, texts in corpora.items():
+    for corpus, texts in fidelity_corpora().items():
         exact = get_encoder("minilm-exact").encode(texts)
         for variant in variants:
             fast = get_encoder(variant).encode(texts)

@@ -19,12 +19,16 @@ def load(name: str) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def encode_table(r: dict) -> str:
+AVX2_ENCODE = "bench/avx2_only.sh -- python bench/encode.py --out bench/results/encode_avx2.json"
+
+
+def encode_table(r: dict, command: str = "python bench/encode.py --accuracy") -> str:
     speed, ratio, tokens = r["texts_per_s_median"], r["ratio_to_sentence_transformers"], r["mean_tokens"]
-    lines = [f"Encoding, `python bench/encode.py --accuracy` (texts/s, median of {r['rounds']} rounds, each "
+    lines = [f"Encoding, `{command}` (CPU flags {', '.join(r['machine']['cpu_flags'])}; texts/s, "
+             f"median of {r['rounds']} rounds, each "
              "timing every variant back to back in one process; in brackets the median of the ratio to "
              "sentence-transformers within a round; `minilm` is "
-             f"`{r['minilm_resolves_to']}` on this machine):", "",
+             f"`{r['minilm_resolves_to']}` there):", "",
              f"| | short (~{tokens['short']:.0f} tokens) | medium (~{tokens['medium']:.0f}) | "
              f"long (~{tokens['long']:.0f}) | peak RSS MiB |", "|---|---|---|---|---|"]
     for variant in sorted(speed, key=lambda v: (v != "sentence-transformers", v)):
@@ -54,6 +58,31 @@ def encode_table(r: dict) -> str:
             f"`{encoder}` " + ", ".join(f"{family} {v['seen']:.3f} / {v['unseen_k20']:.3f}"
                                         for family, v in families.items())
             for encoder, families in acc.items()) + ".")
+    return "\n".join(lines)
+
+
+def gemm_table(r: dict, command: str = "python bench/gemm.py") -> str:
+    lines = [f"Matrix products, `{command}` (CPU flags {', '.join(r['machine']['cpu_flags'])}; one MiniLM "
+             f"block's six products for {r['tokens_per_block_call']:,} tokens, {r['threads']} threads, "
+             f"median of {r['rounds']}; the floor is what the products alone take for the "
+             f"{r['whole_process_tokens']:,} tokens of the whole-process texts):", "",
+             "| | ms per block | GMAC/s | vs torch fp32 | floor s |", "|---|---|---|---|---|"]
+    for name, ms in r["block_ms"].items():
+        lines.append(f"| {name} | {ms:.1f} | {r['gmac_per_s'][name]:.1f} | "
+                     f"{r['ratio_to_torch_fp32'][name]:.2f}x | {r['products_floor_s'][name]:.1f} |")
+    return "\n".join(lines)
+
+
+def int8_choice_table(r: dict, command: str = "python bench/int8_choice.py") -> str:
+    corpora = list(r["texts"])
+    lines = [f"Int8 choices for `minilm-onnx-int8`, `{command}` (CPU flags "
+             f"{', '.join(r['machine']['cpu_flags'])}; cosine to `minilm-exact`, worst / mean; "
+             "bar 0.99 / 0.999):", "",
+             "| int8 products; weights | " + " | ".join(f"{c} ({r['texts'][c]} texts)" for c in corpora)
+             + " | meets the bar |", "|---|" + "---|" * (len(corpora) + 1)]
+    for choice, f in r["choices"].items():
+        cells = " | ".join(f"{f[c]['cosine_min']:.5f} / {f[c]['cosine_mean']:.5f}" for c in corpora)
+        lines.append(f"| {choice} | {cells} | {'yes' if f['meets_bar'] else 'no'} |")
     return "\n".join(lines)
 
 
@@ -422,7 +451,13 @@ def _share(value) -> str:
 
 def main() -> None:
     loaded = {}
+    avx2_gemm = "bench/avx2_only.sh -- python bench/gemm.py --out bench/results/gemm_avx2.json"
     for name, render in (("demo", demo_table), ("train", train_table), ("encode", encode_table),
+                         ("encode_avx2", lambda r: encode_table(r, AVX2_ENCODE)), ("gemm", gemm_table),
+                         ("gemm_avx2", lambda r: gemm_table(r, avx2_gemm)),
+                         ("int8_choice_avx2", lambda r: int8_choice_table(
+                             r, "bench/avx2_only.sh -- python bench/int8_choice.py "
+                                "--out bench/results/int8_choice_avx2.json")),
                          ("persona", persona_table), ("noise", noise_table), ("noise", noise_targets_table),
                          ("noise", false_flags_table), ("noise", careless_table),
                          ("flag_threshold", flag_threshold_table), ("real", real_table),
