@@ -69,11 +69,12 @@ class OnnxEncoder:
         self.precision = "onnx-int8" if int8 else "onnx"
         version = f"o{EXPORT_VERSION}" + (f"-q{INT8_VERSION}" if int8 else "")
         self.id = f"{name}:mean:norm:onnx-{version}:{fingerprint}"
-        stem = Path(root or export_dir()) / f"{name}-{fingerprint}-o{EXPORT_VERSION}"
-        self.file = stem.with_name(f"{stem.name}-q{INT8_VERSION}.onnx" if int8 else f"{stem.name}.onnx")
+        stem = f"{name}-{fingerprint}-o{EXPORT_VERSION}"
+        fp32_file = Path(root or export_dir()) / f"{stem}.onnx"
+        self.file = fp32_file.with_name(f"{stem}-q{INT8_VERSION}.onnx") if int8 else fp32_file
         self._tokenizer = _tokenizer(self.path, max_length)
         self._pad_id = self._tokenizer.token_to_id("[PAD]") or 0
-        fp32_file = ensure_export(self.path, stem.with_name(f"{stem.name}.onnx"))
+        ensure_export(self.path, fp32_file)
         if int8:
             ensure_file(self.file, lambda dest: self._write_int8(fp32_file, dest))
         self._session = _session(self.file)
@@ -128,19 +129,18 @@ def _pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return pooled / np.maximum(norms, 1e-12)   # as torch's normalize: never divide by 0
 
 
-
 def ensure_export(model: Path, file: Path) -> Path:
     """`file`, exported from `model` now unless a complete, unaltered export is there."""
-    return ensure_file(file, lambda dest: export(model, dest), source=model)
+    return ensure_file(file, lambda dest: export(model, dest))
 
 
-def ensure_file(file: Path, write, source: Path | None = None) -> Path:
+def ensure_file(file: Path, write) -> Path:
     """`file`, written now by `write(path)` unless a complete, unaltered one is there."""
     if _verified(file):
         return file
     if file.exists():
         log.warning("%s: incomplete or altered ONNX export; exporting it again", file)
-    log.info("exporting %s to ONNX (once; later runs load %s)", source or file.name, file)
+    log.info("writing %s (once; later runs load it)", file)
     _digest_file(file).unlink(missing_ok=True)   # no stale mark beside a new file
     with atomic_path(file) as tmp:
         write(tmp)
@@ -204,10 +204,11 @@ def _session(file: Path | bytes):
     if threads < usable_cores():   # sharing the machine: sleep, don't spin (runtime.py)
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
-        source = file if isinstance(file, bytes) else str(file)
-        return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(file if isinstance(file, bytes) else str(file), options,
+                                    providers=["CPUExecutionProvider"])
     except Exception as err:   # onnxruntime raises its own exception types
-        raise EncoderError(f"{'a graph' if isinstance(file, bytes) else file}: onnxruntime cannot load it ({str(err).splitlines()[0]})") from None
+        label = "a graph" if isinstance(file, bytes) else file
+        raise EncoderError(f"{label}: onnxruntime cannot load it ({str(err).splitlines()[0]})") from None
 
 
 def _tokenizer(path: Path, max_length: int):

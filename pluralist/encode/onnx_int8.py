@@ -81,7 +81,8 @@ def quantize(model, absmax: dict) -> None:
     by_input: dict[str, list] = {}
     for node in quantized_matmuls(graph):
         by_input.setdefault(node.input[0], []).append(node)
-    dropped, added, tensors = set(), _mask_nodes(), []
+    dropped, tensors = set(), []
+    added = _mask_nodes(tensors)
     for source, matmuls in by_input.items():
         weights = [numpy_helper.to_array(arrays[node.input[1]]) for node in matmuls]
         smooth = _smoothing(absmax[source], np.max([np.abs(w).max(1) for w in weights], axis=0))
@@ -90,7 +91,7 @@ def quantize(model, absmax: dict) -> None:
             bias_add = consumers[node.output[0]][0]   # the exporter's MatMul -> Add(bias)
             added.append(_int8_product(node, bias_add, weight * smooth[:, None], scaled, tensors))
             dropped |= {node.name, bias_add.name}
-    graph.initializer.extend(tensors + [numpy_helper.from_array(np.array([-1], np.int64), f"{MASK}/axis")])
+    graph.initializer.extend(tensors)
     kept = [node for node in graph.node if node.name not in dropped]
     del graph.node[:]
     graph.node.extend(_topological(kept + added, graph))
@@ -131,11 +132,13 @@ def _int8_columns(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(np.round(weight / scales), -WEIGHT_LEVELS, WEIGHT_LEVELS).astype(np.int8), scales
 
 
-def _mask_nodes() -> list:
-    """attention_mask (B, T) as a float (B, T, 1), to zero padded positions."""
+def _mask_nodes(tensors: list) -> list:
+    """attention_mask (B, T) as a float (B, T, 1), to zero padded positions; the axis
+    it is unsqueezed along appended to `tensors`."""
     import onnx
-    from onnx import helper
+    from onnx import helper, numpy_helper
 
+    tensors.append(numpy_helper.from_array(np.array([-1], np.int64), f"{MASK}/axis"))
     return [helper.make_node("Cast", ["attention_mask"], [f"{MASK}/float"], to=onnx.TensorProto.FLOAT),
             helper.make_node("Unsqueeze", [f"{MASK}/float", f"{MASK}/axis"], [MASK])]
 
