@@ -75,15 +75,30 @@ def gemm_table(r: dict, command: str = "python bench/gemm.py") -> str:
 
 def int8_choice_table(r: dict, command: str = "python bench/int8_choice.py") -> str:
     corpora = list(r["texts"])
-    lines = [f"Int8 choices for `minilm-onnx-int8`, `{command}` (CPU flags "
+    lines = [f"Int8 choices for `minilm-onnx-int8`, `{command}` ({r['machine']['cpu_model']}, flags "
              f"{', '.join(r['machine']['cpu_flags'])}; cosine to `minilm-exact`, worst / mean; "
              "bar 0.99 / 0.999):", "",
              "| int8 products; weights | " + " | ".join(f"{c} ({r['texts'][c]} texts)" for c in corpora)
              + " | meets the bar |", "|---|" + "---|" * (len(corpora) + 1)]
+    shipped = r.get("shipped")
     for choice, f in r["choices"].items():
         cells = " | ".join(f"{f[c]['cosine_min']:.5f} / {f[c]['cosine_mean']:.5f}" for c in corpora)
-        lines.append(f"| {choice} | {cells} | {'yes' if f['meets_bar'] else 'no'} |")
+        label = f"{choice} (shipped)" if choice == shipped else choice
+        lines.append(f"| {label} | {cells} | {'yes' if f['meets_bar'] else 'no'} |")
+    if "speed" in r:
+        lines += ["", *_int8_speed_lines(r["speed"], shipped)]
     return "\n".join(lines)
+
+
+def _int8_speed_lines(s: dict, shipped: str) -> list[str]:
+    lines = [f"Speed of some of them: {s['texts']:,} texts encoded in one process, seconds "
+             f"(median of {s['rounds']} alternating rounds):", "",
+             "| graph | seconds | speed-up over fp32 | over the shipped choice |", "|---|---|---|---|"]
+    for name, median in s["median_s"].items():
+        label = {"fp32": "fp32 (`minilm-onnx`)", shipped: f"{shipped} (shipped)"}.get(name, name)
+        lines.append(f"| {label} | {median} | {s['speedup_over_fp32'][name]:.2f}x | "
+                     f"{s['speedup_over_shipped'][name]:.2f}x |")
+    return lines
 
 
 def train_table(r: dict) -> str:

@@ -163,3 +163,50 @@ def test_padding_never_changes_a_texts_int8_vector(int8_encoder):
     second = int8_encoder._session.run(None, altered)[0]
     assert np.array_equal(first[0, :len(ids[0])], second[0, :len(ids[0])])
     assert np.array_equal(first[1], second[1])
+
+
+def _one_product_graph(weight, bias):
+    """x (B, T, C) -> MatMul -> Add(bias), named as the exporter names a query product."""
+    import onnx as onnx_lib
+    from onnx import TensorProto, helper, numpy_helper
+
+    name = "/bert/encoder/layer.0/attention/self/query"
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["mm"], name=f"{name}/MatMul"),
+         helper.make_node("Add", ["mm", "b"], ["y"], name=f"{name}/Add")], "one",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, None, weight.shape[0]]),
+         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, [None, None])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, None, weight.shape[1]])],
+        [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize("levels", [63, 127])
+def test_unsigned_weights_compute_the_signed_product(monkeypatch, levels):
+    """uint8 weights with zero point 128 hold the same levels as int8 ones: at 7 bits
+    (no saturation either way) the two graphs give identical outputs, near x W + b;
+    padded positions come out as the bias alone."""
+    import onnxruntime as ort
+
+    from pluralist.encode import onnx_int8
+
+    rng = np.random.default_rng(0)
+    weight, bias = rng.normal(size=(16, 8)).astype(np.float32), rng.normal(size=8).astype(np.float32)
+    x = rng.normal(size=(2, 5, 16)).astype(np.float32)
+    mask = np.ones((2, 5), np.int64)
+    mask[1, 3:] = 0
+    outputs = {}
+    monkeypatch.setattr(onnx_int8, "WEIGHT_LEVELS", levels)
+    for unsigned in (False, True):
+        monkeypatch.setattr(onnx_int8, "UNSIGNED_WEIGHTS", unsigned)
+        model = _one_product_graph(weight, bias)
+        onnx_int8.quantize(model, {"x": np.abs(x).max((0, 1))})
+        assert [node.op_type for node in model.graph.node].count("DynamicQuantizeMatMul") == 1
+        session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        outputs[unsigned] = session.run(None, {"x": x, "attention_mask": mask})[0]
+    exact = x @ weight + bias
+    real = mask.astype(bool)
+    assert np.abs(outputs[True][real] - exact[real]).max() < 0.05 * np.abs(exact).max()
+    np.testing.assert_allclose(outputs[True][~real], np.broadcast_to(bias, (2, 8)), atol=1e-6)
+    if levels == 63:
+        np.testing.assert_array_equal(outputs[True], outputs[False])

@@ -38,6 +38,10 @@ MASK = "pluralist_mask"
 # (vpmaddubsw), which saturates: 2 * 255 * 127 > 32767. Weights within +-63
 # keep every pair in range, so AVX2 and VNNI CPUs compute the same integers.
 WEIGHT_LEVELS = 63
+# uint8 weights with zero point 128 instead (ONNX Runtime then multiplies uint8 by
+# uint8 in 16-bit lanes, which cannot saturate, so 8-bit weights keep their
+# precision, but runs slower); bench/int8_choice.py measures the trade.
+UNSIGNED_WEIGHTS = False
 
 
 def quantized_matmuls(graph) -> list:
@@ -111,10 +115,13 @@ def _int8_product(matmul, bias_add, weight: np.ndarray, scaled: str, tensors: li
         raise ValueError(f"{matmul.name}: expected a named bias Add after it")
     bias = next(name for name in bias_add.input if name != matmul.output[0])
     quantized, scales = _int8_columns(weight)
+    zero = np.zeros(len(scales), np.int8)
+    if UNSIGNED_WEIGHTS:
+        quantized, zero = (quantized.astype(np.int16) + 128).astype(np.uint8), zero.astype(np.uint8) + 128
     prefix = matmul.name
     tensors += [numpy_helper.from_array(quantized, f"{prefix}/int8_weight"),
                 numpy_helper.from_array(scales, f"{prefix}/weight_scale"),
-                numpy_helper.from_array(np.zeros(len(scales), np.int8), f"{prefix}/weight_zero")]
+                numpy_helper.from_array(zero, f"{prefix}/weight_zero")]
     return helper.make_node(
         "DynamicQuantizeMatMul", [scaled, f"{prefix}/int8_weight", f"{prefix}/weight_scale",
                                   f"{prefix}/weight_zero", bias],
