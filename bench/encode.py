@@ -316,7 +316,11 @@ def whole_process(rounds: int) -> dict:
             "texts_per_s_median": {name: round(count / m, 1) for name, m in median.items()},
             "ratio_to_sentence_transformers": {
                 name: round(median["sentence-transformers"] / m, 2) for name, m in median.items()
-                if name != "sentence-transformers"}}
+                if name != "sentence-transformers"},
+            # each round's pair run minutes apart, so a drifting machine shows here
+            "ratio_per_round": {
+                name: [round(st / v, 2) for st, v in zip(seconds["sentence-transformers"], values)]
+                for name, values in seconds.items() if name != "sentence-transformers"}}
 
 
 def machine() -> dict:

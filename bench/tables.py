@@ -22,9 +22,16 @@ def load(name: str) -> dict | None:
 AVX2_ENCODE = "bench/avx2_only.sh -- python bench/encode.py --out bench/results/encode_avx2.json"
 
 
+def _round_range(whole: dict, name: str) -> str:
+    """', single rounds A-Bx' where the results keep each round's ratio."""
+    rounds = whole.get("ratio_per_round", {}).get(name)
+    return f", single rounds {min(rounds):.2f}-{max(rounds):.2f}x" if rounds else ""
+
+
 def encode_table(r: dict, command: str = "python bench/encode.py --accuracy") -> str:
     speed, ratio, tokens = r["texts_per_s_median"], r["ratio_to_sentence_transformers"], r["mean_tokens"]
-    lines = [f"Encoding, `{command}` (CPU flags {', '.join(r['machine']['cpu_flags'])}; texts/s, "
+    lines = [f"Encoding, `{command}` ({r['machine']['cpu_model']}, flags "
+             f"{', '.join(r['machine']['cpu_flags'])}; texts/s, "
              f"median of {r['rounds']} rounds, each "
              "timing every variant back to back in one process; in brackets the median of the ratio to "
              "sentence-transformers within a round; `minilm` is "
@@ -50,8 +57,8 @@ def encode_table(r: dict, command: str = "python bench/encode.py --accuracy") ->
                      f"{w['cores']} cores, threads as each command picks them): sentence-transformers "
                      f"{w['texts_per_s_median']['sentence-transformers']:.1f} texts/s; " + "; ".join(
                          f"`{name.removeprefix('pluralist ')}` {w['texts_per_s_median'][name]:.1f} "
-                         f"({ratio:.2f}x)" for name, ratio in w["ratio_to_sentence_transformers"].items())
-                     + ".")
+                         f"({ratio:.2f}x{_round_range(w, name)})"
+                         for name, ratio in w["ratio_to_sentence_transformers"].items()) + ".")
     if "accuracy" in r:
         acc = r["accuracy"]
         lines.append("Accuracy on the demo split (seen / unseen k=20): " + "; ".join(
@@ -62,7 +69,8 @@ def encode_table(r: dict, command: str = "python bench/encode.py --accuracy") ->
 
 
 def gemm_table(r: dict, command: str = "python bench/gemm.py") -> str:
-    lines = [f"Matrix products, `{command}` (CPU flags {', '.join(r['machine']['cpu_flags'])}; one MiniLM "
+    lines = [f"Matrix products, `{command}` ({r['machine']['cpu_model']}, flags "
+             f"{', '.join(r['machine']['cpu_flags'])}; one MiniLM "
              f"block's six products for {r['tokens_per_block_call']:,} tokens, {r['threads']} threads, "
              f"median of {r['rounds']}; the floor is what the products alone take for the "
              f"{r['whole_process_tokens']:,} tokens of the whole-process texts):", "",
