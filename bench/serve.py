@@ -16,8 +16,9 @@ and driven by client threads in this process (kept-alive HTTP connections):
 - feedback writes (POST one comparison, refit, commit) one at a time: p50/p99, with
   texts the server has scored before and with new texts.
 
-Client and server share the machine's cores (and the machine is shared with other
-work), so every figure includes the client's own cost. Writes bench/results/serve.json.
+Client and server share the machine's cores, so every figure includes the client's
+own cost; the load average during the run says whether other work shared them too.
+Writes bench/results/serve.json.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from encode import cpu_model  # noqa: E402  (the CPU's name, as the encoder benchmark records it)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "serve.json"
@@ -225,8 +229,8 @@ def _summary(encoder, scoring: list[dict], feedback: list[dict], offline: list[f
                         "feedback_p99_ms": {r["texts"]: r["p99_ms"] for r in feedback}},
             "machine": {"cpu_count": os.cpu_count(), "cpu_flags": cpu_flags(),
                         "load_average": [round(v, 2) for v in os.getloadavg()],
-                        "platform": platform.platform(),
-                        "note": "2 cores shared with other work; client threads run on the same cores"}}
+                        "cpu_model": cpu_model(), "platform": platform.platform(),
+                        "note": "client threads run on the same cores as the server"}}
 
 
 def main() -> None:

@@ -335,8 +335,8 @@ def serve_table(r: dict) -> str:
     t = r["targets"]
     m = r["machine"]
     lines = [f"Serving, `python bench/serve.py` (`/v1/score` with {r['responses_per_request']} responses of "
-             f"~80 tokens, encoder `{r['encoder']}`, SQLite store; client threads on the same "
-             f"{r['machine']['cpu_count']} shared cores; the encoder alone embeds "
+             f"~80 tokens, encoder `{r['encoder']}`, SQLite store; {m.get('cpu_model') or 'CPU'}, client "
+             f"threads on the server's {m['cpu_count']} cores; the encoder alone embeds "
              f"{r['offline_texts_per_s_median']:.0f} texts/s offline in batches of 64; load average "
              f"{m['load_average'][0]:.1f} during the run):", "",
              "| texts | concurrency | requests | p50 ms | p99 ms | requests/s | texts/s |",
