@@ -298,11 +298,15 @@ ELICIT_ORDER = ["random", "uncertainty", "information", "diverse"]
 
 def elicit_table(r: dict) -> str:
     """Accuracy after q questions by strategy, labels saved against random, and latency."""
-    lines = [f"Active elicitation, `python bench/elicit.py` (built-in benchmark, {r['draws']} draws x "
+    persona = r["benchmark"].startswith("persona")
+    scored = ("the held-out pairs the rater is not indifferent about, of "
+              if persona else "") + f"{r['test_pairs']:,} held-out pairs of other texts"
+    lines = [f"Active elicitation, `{r.get('command', 'python bench/elicit.py')}` "
+             f"({'persona' if persona else 'built-in'} benchmark, {r['draws']} draws x "
              f"{r['raters_per_draw']} new raters; pool of {r['pool_pairs']:,} candidate pairs; accuracy: "
-             f"expected accuracy under the ground truth on {r['test_pairs']:,} held-out pairs of other "
-             "texts; labels saved: queries random needs for its q=20 accuracy / queries the strategy "
-             "needs, mean [min, max] over the draws that reached it):", "",
+             f"expected accuracy under the ground truth on {scored}; labels saved: queries random needs "
+             "for its q=20 accuracy / queries the strategy needs, mean [min, max] over the draws that "
+             "reached it):", "",
              "| family | strategy | q=0 | q=5 | q=10 | q=20 | q=30 | queries to random's q=20 | labels saved |",
              "|---|---|---|---|---|---|---|---|---|"]
     for family, f in r["families"].items():
@@ -322,13 +326,24 @@ def elicit_table(r: dict) -> str:
                      f"{family} " + ", ".join(f"{s} {t[s]['choose_median_ms']:.1f} ({t[s]['step_median_ms']:.1f})"
                                               for s in ("uncertainty", "information", "diverse"))
                      for family, t in r["latency"].items()) + ".")
+    if "trust" in r:
+        lines.append("The adaptation's calibrated trust in a new rater's own fit after k answers "
+                     "(the first draw's models; 0 keeps the population's profile): " + "; ".join(
+                         f"{family} " + ", ".join(f"k={k} {v:g}" for k, v in zip(t["shots"], t["trust"]))
+                         for family, t in r["trust"].items()) + ".")
     lines.append("Targets: " + "; ".join(
         f"{family}: best `{t['best_strategy']}` reaches random's q=20 accuracy in "
-        f"{t['best_queries_to_random_q20']} queries ({'met' if t['best<=10_queries'] else 'not met'}: <= 10), "
+        f"{t['best_queries_to_random_q20']} queries ({_half_labels(t)}: <= 10), "
         f"{'never' if t['best_never_below_random_beyond_se'] else 'sometimes'} below random by more than the "
         f"draws' SE, choice {'within' if t['choose<=20ms_from_10000'] else 'over'} 20 ms"
         for family, t in r["targets"].items()) + ".")
     return "\n".join(lines)
+
+
+def _half_labels(t: dict) -> str:
+    if t.get("best<=10_queries") is None:
+        return "not measurable: random's answers gain nothing by q=20"
+    return "met" if t["best<=10_queries"] else "not met"
 
 
 def serve_table(r: dict) -> str:
@@ -484,7 +499,8 @@ def main() -> None:
                          ("persona", persona_table), ("noise", noise_table), ("noise", noise_targets_table),
                          ("noise", false_flags_table), ("noise", careless_table),
                          ("flag_threshold", flag_threshold_table), ("real", real_table),
-                         ("real", text_format_table), ("elicit", elicit_table), ("serve", serve_table),
+                         ("real", text_format_table), ("elicit", elicit_table), ("elicit_persona", elicit_table),
+                         ("serve", serve_table),
                          ("aggregate", aggregate_table), ("threads", threads_table),
                          ("embed_scale", embed_scale_table), ("read", read_table)):
         if name not in loaded:   # noise.json and real.json feed several tables: read once
