@@ -100,3 +100,30 @@ def test_an_unknown_holdout_is_refused():
 
     with pytest.raises(DataError, match="hold-out"):
         split_raters(_ratings_table(raters=2, items=4), unseen=0, by="rows")
+
+
+def test_the_no_repeat_shortcut_splits_exactly_as_the_component_search_does():
+    from pluralist.data.holdout import _component_split, _lone_split
+
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(1, 60))
+        texts = rng.permutation(2 * n)                              # chosen, then rejected: each once
+        rows = np.sort(rng.choice(10 * n, n, replace=False))
+        fraction = float(rng.choice([0.0, 0.01, 0.2, 0.5, 1.0]))
+        rank = np.argsort(np.argsort(texts))                        # each text's index among them
+        fast = _lone_split(rows, rank[n:], fraction, np.random.default_rng(seed))
+        slow = _component_split(rows, rank[:n], rank[n:], fraction, np.random.default_rng(seed))
+        for a, b in zip(fast, slow):
+            assert a.tolist() == b.tolist()
+
+
+def test_raters_with_and_without_repeated_texts_split_as_before_the_shortcut():
+    # rater 0 never repeats a text, rater 1 repeats them: both paths in one call
+    chosen = np.concatenate([np.arange(0, 40), np.array([100, 100, 101, 102] * 5)])
+    rejected = np.concatenate([np.arange(40, 80), np.array([101, 102, 102, 103] * 5)])
+    rater = np.repeat([0, 1], [40, 20])
+    kept, held, dropped = holdout(np.arange(60), rater, chosen, rejected, 0.25, np.random.default_rng(3))
+    assert (rater[held] == 0).sum() == 10 and len(dropped[rater[dropped] == 0]) == 0
+    assert not _texts_of(held, chosen, rejected) & _texts_of(kept, chosen, rejected)
+    assert sorted(np.concatenate([kept, held, dropped]).tolist()) == list(range(60))

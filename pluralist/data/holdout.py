@@ -58,6 +58,14 @@ def _pair_split(rows, chosen, rejected, fraction, rng):
 
 def _text_split(rows, chosen, rejected, fraction, rng):
     """One rater: whole components while they fit in the target, the rest by texts."""
+    texts, index = np.unique(np.concatenate([chosen, rejected]), return_inverse=True)
+    if len(texts) == 2 * len(rows):
+        return _lone_split(rows, index[len(rows):], fraction, rng)
+    return _component_split(rows, index[:len(rows)], index[len(rows):], fraction, rng)
+
+
+def _component_split(rows, chosen, rejected, fraction, rng):
+    """_text_split with the texts as indices 0..texts-1."""
     component = _components(chosen, rejected)
     sizes = np.bincount(component)
     target = int(round(fraction * len(rows)))
@@ -75,6 +83,17 @@ def _text_split(rows, chosen, rejected, fraction, rng):
     return rows[kept], rows[held], rows[~kept & ~held]
 
 
+def _lone_split(rows, rejected_index, fraction, rng):
+    """_text_split where no text repeats, without its loops: every comparison is a
+    component of its own (labelled, as _components labels it, by its rejected text's
+    rank), each fits while the target is not reached, so the first `target` of the same
+    permutation are held, and none is too large to hold out whole."""
+    component = np.unique(rejected_index, return_inverse=True)[1]
+    target = int(round(fraction * len(rows)))
+    held = np.isin(component, rng.permutation(len(rows))[:target])
+    return rows[~held], rows[held], rows[:0]
+
+
 def _split_texts(chosen, rejected, fraction, rng) -> tuple[np.ndarray, np.ndarray]:
     """Masks (held, kept) of pairs with both texts held / both kept, each text held with
     the probability q that makes held pairs `fraction` of those not dropped:
@@ -89,9 +108,10 @@ def _split_texts(chosen, rejected, fraction, rng) -> tuple[np.ndarray, np.ndarra
     return held_c & held_r, ~held_c & ~held_r
 
 
-def _components(chosen, rejected) -> np.ndarray:
-    """(n,) connected-component label of each comparison (texts linked by comparisons)."""
-    _, index = np.unique(np.concatenate([chosen, rejected]), return_inverse=True)
+def _components(chosen_index, rejected_index) -> np.ndarray:
+    """(n,) connected-component label of each comparison (texts linked by comparisons),
+    from each side's text index in 0..texts-1."""
+    index = np.concatenate([chosen_index, rejected_index])
     parent = np.arange(index.max() + 1 if len(index) else 0)
 
     def find(x):
@@ -100,7 +120,7 @@ def _components(chosen, rejected) -> np.ndarray:
             x = parent[x]
         return x
 
-    for a, b in zip(index[:len(chosen)], index[len(chosen):]):
+    for a, b in zip(chosen_index, rejected_index):
         parent[find(a)] = find(b)
-    roots = np.array([find(a) for a in index[:len(chosen)]], dtype=np.int64)
+    roots = np.array([find(a) for a in chosen_index], dtype=np.int64)
     return np.unique(roots, return_inverse=True)[1]
