@@ -128,8 +128,8 @@ def train_table(r: dict) -> str:
                   f"{s['raters']:,} raters, {s['epochs']} epochs in {s['wall_s']} s "
                   f"({s['comparisons_per_s']:,} comparisons/s, validation held out by {s['holdout']}), "
                   f"peak RSS {s['peak_rss_mib']:,} MiB (targets: 60 s, 6 GiB)."
-                  + (f" Holding the same fraction out by texts instead takes {s['text_holdout_s']} s "
-                     f"(dropping {s['text_holdout_dropped']:,} rows that straddle the parts)."
+                  + (f" The split by texts takes {s['text_holdout_s']} s of it (dropping "
+                     f"{s['text_holdout_dropped']:,} rows that straddle the parts)."
                      if "text_holdout_s" in s else "")]
     return "\n".join(lines)
 
