@@ -12,9 +12,9 @@ Two benchmarks whose raters' true preferences are known:
   `--persona DIR` (Perez et al., 2022, model-written persona statements); a rater's
   utility for a statement is +1 for each of their behaviours it expresses and -1 for
   each it contradicts, and of two statements they always prefer the higher one (and
-  answer "tie" where the two are equal). Statements are paired across behaviours, so most random
-  pairs say nothing about a given rater: accuracy is measured on the held-out pairs
-  where the rater is not indifferent.
+  answer "tie" where the two are equal). Statements are paired across behaviours, so
+  most random pairs say nothing about a given rater: accuracy is measured on the
+  held-out pairs where the rater is not indifferent.
 
 Per draw: a fresh split (seed = draw) with a fixed number of unseen raters; `lowrank`
 and `ideal_point` trained on the seen raters' comparisons; the texts halved (per prompt,
