@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import time
@@ -158,6 +159,8 @@ def format_differences(by_format: dict, seed: int) -> dict:
     response, both = by_format.get("response", {}), by_format.get("prompt+response", {})
     out = {}
     for name in (name for name in response if name in both):
+        if any(response[name].get(key) != both[name].get(key) for key in ("raters", "max_raters")):
+            continue   # measured on other raters (a run of one format since): nothing to pair
         a, b = response[name]["families"], both[name]["families"]
         out[name] = {family: paired_difference(b[family]["seen_per_rater"], a[family]["seen_per_rater"], seed)
                      for family in a if family in b}
@@ -229,8 +232,9 @@ def main() -> None:
     out["format_differences"] = format_differences(out["text_formats"], args.seed)
     out.update({"encoder": args.encoder, "seed": args.seed, "shots": list(SHOTS),
                 "default_text_format": EmbedSpec().text_format,
-                "machine": (platform.processor() or platform.machine()) + ", 2 cores shared with "
-                           "other work (timings noisy; accuracies are not)"})
+                "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load "
+                           f"average {os.getloadavg()[0]:.1f} at the start (timings vary with it; "
+                           "accuracies do not)"})
     formats = FORMATS if args.text_format == "both" else (args.text_format,)
     for text_format in formats:
         spec = EmbedSpec(args.encoder, text_format)
