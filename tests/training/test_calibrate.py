@@ -6,7 +6,7 @@ import torch
 
 from pluralist.models import build_model
 from pluralist.training import TrainConfig, train
-from pluralist.training.calibrate import choose_trust, seen_as_new
+from pluralist.training.calibrate import SURE_GAIN_SE, choose_trust, seen_as_new, sure_gain
 from tests.simulate import Simulation
 
 
@@ -59,3 +59,12 @@ def test_choose_trust_keeps_the_population_without_a_sure_gain():
     model = build_model("lowrank", dim=6, raters=data.raters, rank=2, seed=0)
     chosen = choose_trust(model, data, seen_as_new(data, rows, rows, shots=(5,)))["chosen"]
     assert chosen == {"5": 0.0}
+
+
+def test_a_gain_is_sure_only_beyond_two_standard_errors():
+    assert SURE_GAIN_SE == 2.0
+    spread = np.array([-1.0, 1.0] * 50)                 # standard error 0.1005 over 100 trials
+    se = spread.std(ddof=1) / np.sqrt(len(spread))
+    assert not sure_gain(spread + 1.5 * se)              # trusted under the old one-error rule
+    assert sure_gain(spread + 2.5 * se)
+    assert not sure_gain(np.array([0.3]))                # one trial: no error to judge by
