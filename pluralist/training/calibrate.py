@@ -93,7 +93,7 @@ def _within_one_error(best: np.ndarray, other: np.ndarray) -> bool:
     if len(best) < 2:
         return bool(np.array_equal(best, other))
     deficit = best - other
-    return deficit.mean() <= deficit.std(ddof=1) / np.sqrt(len(deficit))
+    return deficit.mean() <= _standard_error(deficit)
 
 
 def choose_trust(model, data, trials, *, grid=TRUST_GRID) -> dict:
@@ -115,7 +115,12 @@ def choose_trust(model, data, trials, *, grid=TRUST_GRID) -> dict:
 
 def sure_gain(gain: np.ndarray) -> bool:
     """Whether paired gains (one per trial) are above zero by SURE_GAIN_SE standard errors."""
-    return len(gain) > 1 and gain.mean() > SURE_GAIN_SE * gain.std(ddof=1) / np.sqrt(len(gain))
+    return len(gain) > 1 and gain.mean() > SURE_GAIN_SE * _standard_error(gain)
+
+
+def _standard_error(paired: np.ndarray) -> float:
+    """The standard error of the mean of paired differences (one per trial)."""
+    return paired.std(ddof=1) / np.sqrt(len(paired))
 
 
 def _accuracy_by_trust(model, data, trials, grid) -> dict[float, np.ndarray]:
