@@ -342,7 +342,10 @@ def main() -> None:
     from pluralist.fileio import write_json_atomic
 
     started = time.perf_counter()
-    world = builtin_world() if args.benchmark == "builtin" else persona_world(args.persona)
+    try:
+        world = builtin_world() if args.benchmark == "builtin" else persona_world(args.persona)
+    except pl.PluralistError as err:   # a bad persona file: its one-line message, no traceback
+        sys.exit(f"bench/elicit.py: {err}")
     cache = pl.EmbeddingCache(pl.get_encoder(args.encoder))
     emb = pl.embed_table(world.table, cache)
     models = {}

@@ -327,11 +327,16 @@ def machine() -> dict:
     """What the figures were measured on: torch, threads, and the CPU with its flags."""
     import torch
 
-    from pluralist.encode.minilm import cpu_flags
-
     return {"torch": torch.__version__, "threads": torch.get_num_threads(),
             "processor": platform.machine(), "cpu_model": cpu_model(),
-            "cpu_flags": sorted(f for f in FLAGS if f in cpu_flags())}
+            "cpu_flags": vector_flags()}
+
+
+def vector_flags() -> list[str]:
+    """The CPU's flags among FLAGS (the vector instructions the encoders' speed turns on)."""
+    from pluralist.encode.minilm import cpu_flags
+
+    return sorted(f for f in FLAGS if f in cpu_flags())
 
 
 def cpu_model() -> str:

@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import socket
 import statistics
 import subprocess
@@ -40,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from encode import cpu_model  # noqa: E402  (the CPU's name, as the encoder benchmark records it)
+from encode import cpu_model, vector_flags  # noqa: E402  (the CPU as the encoder benchmark records it)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "serve.json"
@@ -175,14 +174,6 @@ def feedback_runs(url: str, texts: Texts, scored: list[str], count: int = FEEDBA
     return [{"texts": "scored before", **seen}, {"texts": "new", **new}]
 
 
-def cpu_flags() -> list[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    return sorted(set(re.findall(r"\b(avx512[a-z_0-9]*|avx2|amx[a-z_0-9]*)\b", text)))
-
-
 def run() -> dict:
     from pluralist.encode import get_encoder
 
@@ -227,7 +218,7 @@ def _summary(encoder, scoring: list[dict], feedback: list[dict], offline: list[f
             "targets": {"new_c8_fraction_of_offline": round(at8["texts_per_s"] / offline_median, 3),
                         "cached_p50_ms_max": max(r["p50_ms"] for r in cached),
                         "feedback_p99_ms": {r["texts"]: r["p99_ms"] for r in feedback}},
-            "machine": {"cpu_count": os.cpu_count(), "cpu_flags": cpu_flags(),
+            "machine": {"cpu_count": os.cpu_count(), "cpu_flags": vector_flags(),
                         "load_average": [round(v, 2) for v in os.getloadavg()],
                         "cpu_model": cpu_model(), "platform": platform.platform(),
                         "note": "client threads run on the same cores as the server"}}

@@ -72,3 +72,23 @@ def test_pool_and_test_texts_never_share_a_text():
         assert len(set(map(tuple, pairs.tolist()))) == 5 and set(pairs.ravel().tolist()) <= pool_texts
         with pytest.raises(ValueError, match="distinct pairs"):
             bench_elicit.random_pairs(pool, 10**6, np.random.default_rng(1))
+
+
+def test_a_bad_persona_file_stops_the_bench_with_one_line_naming_it(tmp_path):
+    import shutil
+    import subprocess
+
+    for file in FIXTURE.glob("*.jsonl"):
+        shutil.copy(file, tmp_path / file.name)
+    bad = sorted(tmp_path.glob("*.jsonl"))[0]
+    with bad.open("a") as stream:
+        stream.write('{"statement": "x", "answer": "Maybe"}\n')
+    results = Path(__file__).parents[1] / "bench" / "results" / "elicit_persona.json"
+    before = results.stat().st_mtime_ns if results.exists() else None
+    done = subprocess.run([sys.executable, str(Path(__file__).parents[1] / "bench" / "elicit.py"),
+                           "--benchmark", "persona", "--persona", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and bad.name in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert (results.stat().st_mtime_ns if results.exists() else None) == before
