@@ -98,6 +98,22 @@ def int8_choice_table(r: dict, command: str = "python bench/int8_choice.py") -> 
     return "\n".join(lines)
 
 
+def int8_budget_table(r: dict) -> str:
+    corpora = list(r["texts"])
+    calibration = ", ".join(f"{n:,} {name}" for name, n in r["calibration_texts"].items())
+    lines = ["Where the int8 error goes, `python bench/int8_budget.py` (int8 products simulated in "
+             "torch with ONNX Runtime's rounding, the shipped smoothing and batches; cosine to fp32, "
+             f"worst / mean, and in brackets 1 - mean as a share of the bar's {r['budget']}; "
+             f"GPTQ calibrated on {calibration} texts):", "",
+             "| rounded | " + " | ".join(f"{c} ({r['texts'][c]} texts)" for c in corpora) + " |",
+             "|---|" + "---|" * len(corpora)]
+    for label, f in r["rows"].items():
+        cells = " | ".join(f"{f[c]['cosine_min']:.5f} / {f[c]['cosine_mean']:.5f} ({f[c]['of_budget']:.1f}x)"
+                           for c in corpora)
+        lines.append(f"| {label} | {cells} |")
+    return "\n".join(lines)
+
+
 def _int8_speed_lines(s: dict, shipped: str) -> list[str]:
     lines = [f"Speed of some of them: {s['texts']:,} texts encoded in one process, seconds "
              f"(median of {s['rounds']} alternating rounds):", "",
@@ -499,6 +515,7 @@ def main() -> None:
                          ("int8_choice_avx2", lambda r: int8_choice_table(
                              r, "bench/avx2_only.sh -- python bench/int8_choice.py "
                                 "--out bench/results/int8_choice_avx2.json")),
+                         ("int8_budget", int8_budget_table),
                          ("persona", persona_table), ("noise", noise_table), ("noise", noise_targets_table),
                          ("noise", false_flags_table), ("noise", careless_table),
                          ("flag_threshold", flag_threshold_table), ("real", real_table),
