@@ -2,11 +2,14 @@
 and for the per-rater check at adaptation."""
 
 import numpy as np
+import pytest
 import torch
+from scipy.special import ndtr
 
 from pluralist.models import build_model
 from pluralist.training import TrainConfig, train
-from pluralist.training.calibrate import SURE_GAIN_SE, choose_trust, seen_as_new, sure_gain
+from pluralist.training.calibrate import (SURE_GAIN_SE, choose_trust, seen_as_new, sure_gain,
+                                          sure_gain_errors)
 from tests.simulate import Simulation
 
 
@@ -68,3 +71,14 @@ def test_a_gain_is_sure_only_beyond_two_standard_errors():
     assert not sure_gain(spread + 1.5 * se)              # trusted under the old one-error rule
     assert sure_gain(spread + 2.5 * se)
     assert not sure_gain(np.array([0.3]))                # one trial: no error to judge by
+
+
+def test_few_trials_ask_for_more_standard_errors_as_students_t_does():
+    # one degree of freedom is Cauchy's distribution, whose quantiles are closed-form
+    assert sure_gain_errors(2) == pytest.approx(np.tan(np.pi * (ndtr(2.0) - 0.5)), rel=1e-9)
+    assert sure_gain_errors(10_000) == pytest.approx(2.0, abs=0.002)
+    assert sure_gain_errors(8) > sure_gain_errors(20) > sure_gain_errors(100) > 2.0
+    spread = np.array([-1.0, 1.0] * 4)                   # 8 trials
+    se = spread.std(ddof=1) / np.sqrt(len(spread))
+    assert not sure_gain(spread + 2.2 * se)              # two errors, but over 8 trials
+    assert sure_gain(spread + 2.6 * se)
